@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../../runtime/runtime.js';
+
+export function healthRoutes(app: FastifyInstance, runtime: Runtime): void {
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await Promise.race([
+        runtime.redis.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref()),
+      ]);
+      return { ok: true, redis: 'up' };
+    } catch {
+      return reply.code(503).send({ ok: false, redis: 'down' });
+    }
+  });
+}

@@ -1,0 +1,38 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Runtime } from '../runtime/runtime.js';
+import { ApiKeyCheck } from './auth.js';
+import { createErrorHandler, errorBody } from './error-handler.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { postbackRoutes } from './routes/postbacks.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** Routes open without a key: probes, metrics and the Explorer page itself (it holds no data). */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/']);
+
+export function buildApi(runtime: Runtime): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    // Reject __proto__ / constructor.prototype in JSON bodies (prototype pollution).
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  const keys = new ApiKeyCheck(runtime.config.apiKeys);
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    if (OPEN_ROUTES.has(path) || !keys.enabled) return;
+    if (!keys.allows(request.headers.authorization)) {
+      return reply.code(401).send(errorBody('missing or invalid API key', [{ path: 'Authorization', message: 'expected "Bearer <key>" with a key from API_KEYS' }]));
+    }
+  });
+  app.setErrorHandler(createErrorHandler(runtime.logger));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(`no route ${request.method} ${request.url.split('?', 1)[0]}`));
+  });
+  healthRoutes(app, runtime);
+  eventRoutes(app, runtime);
+  postbackRoutes(app, runtime);
+  return app;
+}

@@ -1,0 +1,175 @@
+import { ValidationError, describeValue, type ErrorDetail } from '../errors/base-error.js';
+import { parseRetrySchedule } from './retry-schedule.js';
+
+/**
+ * The single place where every environment variable, its default and its meaning is
+ * written. `loadConfig` reads `process.env` once at start; nothing else reads it.
+ */
+export interface Config {
+  readonly redisUrl: string | undefined;
+  /** True when REDIS_URL was not set: the process may start an embedded redis-server. */
+  readonly redisUrlDefaulted: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly apiKeys: readonly string[];
+  readonly endpointsFile: string | undefined;
+  readonly retryScheduleS: readonly number[];
+  readonly requestTimeoutMs: number;
+  readonly workerConcurrency: number;
+  readonly allowPrivateTargets: boolean;
+  readonly allowedTargetCidrs: readonly string[];
+  readonly perOriginConcurrency: number;
+  readonly dedupeTtlDays: number;
+  readonly historyRetentionDays: number;
+  readonly queuePrefix: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly workerLockMs: number;
+  readonly workerStalledIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly redisDataDir: string;
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface VariableSpec<K extends keyof Config> {
+  readonly env: string;
+  readonly key: K;
+  /** The default as a user would write it in the environment; undefined = unset. */
+  readonly default: string | undefined;
+  readonly description: string;
+  readonly parse: Parser<Config[K]>;
+}
+
+function fail(name: string, raw: string, message: string): never {
+  throw new ValidationError(`${name}=${describeValue(raw)}: ${message}`, [{ path: name, message }]);
+}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) fail(name, raw, `must be an integer from ${min} to ${max}`);
+    return n;
+  };
+
+const positive =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) fail(name, raw, `must be a number from ${min} to ${max}`);
+    return n;
+  };
+
+const boolean: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return fail(name, raw, 'must be true or false');
+};
+
+const list: Parser<readonly string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+const text: Parser<string> = (raw) => raw;
+const optionalText: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function spec<K extends keyof Config>(s: VariableSpec<K>): VariableSpec<K> {
+  return s;
+}
+
+/** Every variable the dispatcher reads, in the order the README documents them. */
+export const VARIABLES = [
+  spec({ env: 'REDIS_URL', key: 'redisUrl', default: undefined, parse: optionalText,
+    description: 'Redis connection URL. Unset: redis://127.0.0.1:6379, or an embedded redis-server when nothing answers there.' }),
+  spec({ env: 'PORT', key: 'port', default: '8080', parse: integer(0, 65535), description: 'HTTP API port.' }),
+  spec({ env: 'HOST', key: 'host', default: undefined, parse: text as Parser<string>,
+    description: 'HTTP API bind address. Default 0.0.0.0, or 127.0.0.1 when API_KEYS is unset.' }),
+  spec({ env: 'API_KEYS', key: 'apiKeys', default: '', parse: list,
+    description: 'Comma-separated Bearer keys for the API. Unset: no auth, and the API binds to 127.0.0.1 only.' }),
+  spec({ env: 'POSTBACK_ENDPOINTS', key: 'endpointsFile', default: undefined, parse: optionalText,
+    description: 'JSON file of endpoints upserted at start. Default config/endpoints.json when present.' }),
+  spec({ env: 'RETRY_SCHEDULE', key: 'retryScheduleS', default: '0,60,90,120,150',
+    parse: (raw, name) => parseRetrySchedule(raw, name),
+    description: 'Seconds before each attempt (attempt 1 first); 1 to 20 entries, fractions allowed.' }),
+  spec({ env: 'REQUEST_TIMEOUT_MS', key: 'requestTimeoutMs', default: '10000', parse: integer(100, 30000),
+    description: 'Default overall deadline of one attempt (endpoints may set 1000-30000).' }),
+  spec({ env: 'WORKER_CONCURRENCY', key: 'workerConcurrency', default: '100', parse: integer(1, 10000),
+    description: 'Attempts in flight per worker process.' }),
+  spec({ env: 'ALLOW_PRIVATE_TARGETS', key: 'allowPrivateTargets', default: 'false', parse: boolean,
+    description: 'Allow loopback, private and link-local targets (SSRF guard off). Local stacks and tests only.' }),
+  spec({ env: 'ALLOWED_TARGET_CIDRS', key: 'allowedTargetCidrs', default: '', parse: list,
+    description: 'Comma-separated CIDRs the SSRF guard lets through although they are private.' }),
+  spec({ env: 'PER_ORIGIN_CONCURRENCY', key: 'perOriginConcurrency', default: undefined,
+    parse: integer(1, 10000) as Parser<number>,
+    description: 'Most attempts in flight to one origin per worker process. Default: a quarter of WORKER_CONCURRENCY, at least 1.' }),
+  spec({ env: 'DEDUPE_TTL_DAYS', key: 'dedupeTtlDays', default: '7', parse: positive(0.0001, 3650),
+    description: 'How long an event id blocks a second postback to the same endpoint.' }),
+  spec({ env: 'HISTORY_RETENTION_DAYS', key: 'historyRetentionDays', default: '30', parse: positive(0.0001, 3650),
+    description: 'How long postback records are kept.' }),
+  spec({ env: 'QUEUE_PREFIX', key: 'queuePrefix', default: 'postback', parse: (raw, name) => {
+      if (!/^[A-Za-z0-9_:{}.-]{1,64}$/.test(raw)) fail(name, raw, 'must be 1-64 chars of A-Za-z0-9_:{}.-');
+      return raw;
+    },
+    description: 'Prefix of every Redis key; use a {hash-tag} for Redis Cluster.' }),
+  spec({ env: 'LOG_LEVEL', key: 'logLevel', default: 'info', parse: (raw, name) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) fail(name, raw, `must be one of ${LOG_LEVELS.join(', ')}`);
+      return raw as Config['logLevel'];
+    },
+    description: 'pino log level.' }),
+  spec({ env: 'WORKER_LOCK_MS', key: 'workerLockMs', default: '45000', parse: integer(1000, 600000),
+    description: 'BullMQ job lock. Attempts are cut off 1 s before it, so it always outlasts the request.' }),
+  spec({ env: 'WORKER_STALLED_INTERVAL_MS', key: 'workerStalledIntervalMs', default: '30000', parse: integer(500, 600000),
+    description: 'How often workers look for jobs whose worker died (at-least-once recovery).' }),
+  spec({ env: 'SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', default: '15000', parse: integer(0, 600000),
+    description: 'On SIGTERM, how long in-flight attempts may run before the process exits (their jobs return to the queue).' }),
+  spec({ env: 'REDIS_DATA_DIR', key: 'redisDataDir', default: './data/redis', parse: text,
+    description: 'Data directory of the embedded redis-server (AOF on).' }),
+] as const;
+
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+/** Reads, validates and freezes the configuration. Every bad variable is reported at once. */
+export function loadConfig(env: ConfigEnv): Config {
+  const out: Record<string, unknown> = {};
+  const details: ErrorDetail[] = [];
+  for (const v of VARIABLES) {
+    const raw = env[v.env] ?? v.default;
+    if (raw === undefined) {
+      out[v.key] = undefined;
+      continue;
+    }
+    try {
+      out[v.key] = (v.parse as Parser<unknown>)(raw, v.env);
+    } catch (err) {
+      if (err instanceof ValidationError) details.push({ path: v.env, message: err.message });
+      else throw err;
+    }
+  }
+  const apiKeys = (out.apiKeys as string[] | undefined) ?? [];
+  out.redisUrlDefaulted = out.redisUrl === undefined;
+  if (out.host === undefined) out.host = apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1';
+  if (out.perOriginConcurrency === undefined) {
+    out.perOriginConcurrency = Math.max(1, Math.floor((out.workerConcurrency as number) / 4));
+  }
+  if (
+    typeof out.workerLockMs === 'number' &&
+    typeof out.requestTimeoutMs === 'number' &&
+    out.workerLockMs < out.requestTimeoutMs + 1000
+  ) {
+    details.push({
+      path: 'WORKER_LOCK_MS',
+      message: `WORKER_LOCK_MS=${out.workerLockMs} must exceed REQUEST_TIMEOUT_MS=${out.requestTimeoutMs} by at least 1000`,
+    });
+  }
+  if (details.length > 0) {
+    throw new ValidationError(`invalid configuration: ${details.map((d) => d.message).join('; ')}`, details);
+  }
+  return Object.freeze(out) as unknown as Config;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

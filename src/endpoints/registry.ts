@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys.js';
+import { compileEndpoint, type CompiledEndpoint, type EndpointDefaults } from './compile-endpoint.js';
+import { EndpointNotFoundError } from './errors.js';
+
+interface Entry {
+  readonly json: string;
+  readonly endpoint: CompiledEndpoint;
+}
+
+/**
+ * Endpoints live in one Redis hash (id -> JSON definition, secrets included) plus a
+ * revision counter. Each process keeps them compiled in memory and re-reads the hash only
+ * when the counter moved, so a change made through any process applies to postbacks
+ * enqueued after it, at the cost of one GET per produce call.
+ */
+export class EndpointRegistry {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly defaults: EndpointDefaults;
+  private entries = new Map<string, Entry>();
+  private byPublisher = new Map<string, CompiledEndpoint[]>();
+  private rev: string | null | undefined;
+  /** Definitions in Redis that no longer compile (e.g. written by another version). */
+  readonly broken = new Map<string, Error>();
+
+  constructor(redis: Redis, keys: RedisKeys, defaults: EndpointDefaults) {
+    this.redis = redis;
+    this.keys = keys;
+    this.defaults = defaults;
+  }
+
+  /** Compiles without storing: throws EndpointConfigError/ValidationError naming fields. */
+  compile(input: unknown, prefix = 'endpoint'): CompiledEndpoint {
+    return compileEndpoint(input, this.defaults, prefix);
+  }
+
+  /** Validates every definition first; stores all or none. */
+  async upsert(inputs: readonly unknown[]): Promise<CompiledEndpoint[]> {
+    const compiled = inputs.map((input, i) => this.compile(input, inputs.length === 1 ? 'endpoint' : `endpoints[${i}]`));
+    if (compiled.length === 0) return compiled;
+    const tx = this.redis.multi();
+    for (const ep of compiled) tx.hset(this.keys.endpoints, ep.id, JSON.stringify(ep.definition));
+    tx.incr(this.keys.endpointsRev);
+    await tx.exec();
+    await this.refresh(true);
+    return compiled;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const tx = this.redis.multi();
+    tx.hdel(this.keys.endpoints, id);
+    tx.incr(this.keys.endpointsRev);
+    const res = await tx.exec();
+    await this.refresh(true);
+    return res?.[0]?.[1] === 1;
+  }
+
+  /** Re-reads the hash when its revision changed (or always, with `force`). */
+  async refresh(force = false): Promise<void> {
+    const rev = await this.redis.get(this.keys.endpointsRev);
+    if (!force && rev === this.rev && this.rev !== undefined) return;
+    const all = await this.redis.hgetall(this.keys.endpoints);
+    const next = new Map<string, Entry>();
+    this.broken.clear();
+    for (const [id, json] of Object.entries(all)) {
+      const prev = this.entries.get(id);
+      if (prev?.json === json) {
+        next.set(id, prev);
+        continue;
+      }
+      try {
+        next.set(id, { json, endpoint: this.compile(JSON.parse(json) as unknown, `endpoints.${id}`) });
+      } catch (err) {
+        this.broken.set(id, err as Error);
+      }
+    }
+    const byPublisher = new Map<string, CompiledEndpoint[]>();
+    for (const { endpoint } of next.values()) {
+      if (endpoint.publisherId === undefined) continue;
+      const list = byPublisher.get(endpoint.publisherId) ?? [];
+      list.push(endpoint);
+      byPublisher.set(endpoint.publisherId, list);
+    }
+    this.entries = next;
+    this.byPublisher = byPublisher;
+    this.rev = rev;
+  }
+
+  /** The cached endpoint (call `refresh` first for cross-process freshness). */
+  find(id: string): CompiledEndpoint | undefined {
+    return this.entries.get(id)?.endpoint;
+  }
+
+  get(id: string): CompiledEndpoint {
+    const ep = this.find(id);
+    if (ep === undefined) throw new EndpointNotFoundError(`endpoint ${JSON.stringify(id)} not found`);
+    return ep;
+  }
+
+  forPublisher(publisherId: string): readonly CompiledEndpoint[] {
+    return this.byPublisher.get(publisherId) ?? [];
+  }
+
+  list(): CompiledEndpoint[] {
+    return [...this.entries.values()].map((e) => e.endpoint).sort((a, b) => a.id.localeCompare(b.id));
+  }
+}

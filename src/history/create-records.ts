@@ -1,0 +1,36 @@
+import type { ChainableCommander } from 'ioredis';
+import type { RenderedRequest } from '../endpoints/rendered-request.js';
+import type { HistoryContext } from './history-context.js';
+import { F, type RecordStatic } from './postback-record.js';
+
+export interface NewRecord {
+  readonly id: string;
+  readonly data: RecordStatic;
+  /** The unmasked request, kept only when masking changed it, so replays send the real one. */
+  readonly realRequest: RenderedRequest | undefined;
+  readonly nextAttemptMs: number;
+}
+
+/** Queues the writes of new `queued` records and their index entries on `tx`. */
+export function createRecords(ctx: HistoryContext, tx: ChainableCommander, records: readonly NewRecord[]): void {
+  const ttl = ctx.retentionMs;
+  const index: (string | number)[] = [];
+  for (const r of records) {
+    const key = ctx.keys.record(r.id);
+    if (r.realRequest === undefined) {
+      tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs);
+    } else {
+      tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs, F.realRequest, JSON.stringify(r.realRequest));
+    }
+    tx.pexpire(key, ttl);
+    index.push(r.data.created_ms, r.id);
+  }
+  if (index.length > 0) tx.zadd(ctx.keys.index, ...index);
+}
+
+/** Undoes createRecords (the enqueue after it failed). */
+export function deleteRecords(ctx: HistoryContext, tx: ChainableCommander, ids: readonly string[]): void {
+  if (ids.length === 0) return;
+  tx.del(...ids.map((id) => ctx.keys.record(id)));
+  tx.zrem(ctx.keys.index, ...ids);
+}

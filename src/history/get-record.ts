@@ -1,0 +1,16 @@
+import type { HistoryContext } from './history-context.js';
+import { F, recordFromHash, type PostbackRecord } from './postback-record.js';
+import type { RenderedRequest } from '../endpoints/rendered-request.js';
+
+export async function getRecord(ctx: HistoryContext, postbackId: string): Promise<PostbackRecord | undefined> {
+  const hash = await ctx.redis.hgetall(ctx.keys.record(postbackId));
+  return recordFromHash(postbackId, hash);
+}
+
+/** The request to send again on replay: the unmasked one when masking changed it. */
+export async function getReplayRequest(ctx: HistoryContext, postbackId: string): Promise<RenderedRequest | undefined> {
+  const [real, data] = await ctx.redis.hmget(ctx.keys.record(postbackId), F.realRequest, F.static);
+  if (real) return JSON.parse(real) as RenderedRequest;
+  if (!data) return undefined;
+  return (JSON.parse(data) as { request: RenderedRequest }).request;
+}

@@ -1,0 +1,117 @@
+import type { RenderedRequest } from '../endpoints/rendered-request.js';
+
+export type PostbackStatus = 'queued' | 'retrying' | 'delivered' | 'failed';
+export const POSTBACK_STATUSES: readonly PostbackStatus[] = ['queued', 'retrying', 'delivered', 'failed'];
+
+/** One attempt as history keeps it: codes and numbers, not free text. */
+export interface AttemptRecord {
+  readonly n: number;
+  readonly started_at: string;
+  readonly duration_ms: number;
+  readonly status_code: number;
+  /** Error class (timeout, refused, reset, dns, tls, blocked, other, http_status, redirect, body_mismatch) or null. */
+  readonly error: string | null;
+  readonly phase: string | null;
+  readonly response_excerpt: string;
+  readonly location?: string;
+  readonly retry_after_ms?: number;
+}
+
+/** The immutable part of a record, written once at enqueue. */
+export interface RecordStatic {
+  readonly event_id: string;
+  readonly endpoint_id: string;
+  readonly publisher_id: string | null;
+  readonly offer_id: string | null;
+  readonly advertiser_name: string | null;
+  readonly payout: number | null;
+  readonly created_ms: number;
+  /** As sent, secrets masked. */
+  readonly request: RenderedRequest;
+  readonly replay_of?: string;
+  readonly delay_s?: number;
+}
+
+export interface PostbackRecord extends RecordStatic {
+  readonly id: string;
+  readonly status: PostbackStatus;
+  readonly attempts: readonly AttemptRecord[];
+  readonly http_status: number | null;
+  readonly finished_ms: number | null;
+  readonly next_attempt_ms: number | null;
+}
+
+/** Hash field names of a record. Short, because every pending postback carries them. */
+export const F = {
+  static: 'd',
+  realRequest: 'rr',
+  status: 's',
+  count: 'c',
+  http: 'h',
+  finished: 'f',
+  next: 'n',
+  attempt: (n: number) => `a${n}`,
+} as const;
+
+export function recordFromHash(id: string, hash: Record<string, string>): PostbackRecord | undefined {
+  const d = hash[F.static];
+  if (d === undefined) return undefined;
+  const base = JSON.parse(d) as RecordStatic;
+  const count = Number(hash[F.count] ?? '0');
+  const attempts: AttemptRecord[] = [];
+  for (let n = 1; n <= count + 1; n++) {
+    const a = hash[F.attempt(n)];
+    if (a !== undefined) attempts.push(JSON.parse(a) as AttemptRecord);
+  }
+  const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+  return {
+    ...base,
+    id,
+    status: (hash[F.status] ?? 'queued') as PostbackStatus,
+    attempts,
+    http_status: num(hash[F.http]),
+    finished_ms: num(hash[F.finished]),
+    next_attempt_ms: num(hash[F.next]),
+  };
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The record in SPEC's API shape (GET /v1/postbacks/:id). */
+export function recordToApi(r: PostbackRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    event_id: r.event_id,
+    endpoint_id: r.endpoint_id,
+    publisher_id: r.publisher_id,
+    status: r.status,
+    request: r.request,
+    attempts: r.attempts,
+    http_status: r.http_status,
+    offer_id: r.offer_id,
+    payout: r.payout,
+    created_at: iso(r.created_ms),
+    finished_at: iso(r.finished_ms),
+    ...(r.status === 'retrying' || r.status === 'queued' ? { next_attempt_at: iso(r.next_attempt_ms) } : {}),
+    ...(r.replay_of ? { replay_of: r.replay_of } : {}),
+    ...(r.delay_s ? { delay_s: r.delay_s } : {}),
+  };
+}
+
+/** The list item of SPEC (GET /v1/postbacks). */
+export function recordToListItem(r: PostbackRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    event_id: r.event_id,
+    endpoint_id: r.endpoint_id,
+    publisher_id: r.publisher_id,
+    status: r.status,
+    attempts: r.attempts.length,
+    http_status: r.http_status,
+    created_at: iso(r.created_ms),
+    finished_at: iso(r.finished_ms),
+    offer_id: r.offer_id,
+    payout: r.payout,
+    ...(r.replay_of ? { replay_of: r.replay_of } : {}),
+  };
+}

@@ -1,0 +1,43 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics, created once. Counters are per process; queue depth
+ * and history size are read from Redis at scrape time by the API (see api/routes/metrics).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly enqueued = new Counter({
+    name: 'postback_enqueued_total',
+    help: 'Postbacks enqueued (event x endpoint).',
+    labelNames: ['replay'] as const,
+    registers: [this.registry],
+  });
+  readonly skipped = new Counter({
+    name: 'postback_skipped_total',
+    help: 'Postbacks not enqueued, by reason (disabled, event_type, state, zero_payout, duplicate).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly attempts = new Counter({
+    name: 'postback_attempts_total',
+    help: 'Delivery attempts by outcome (success, retry, failed) and status class (2xx..5xx, or the error class).',
+    labelNames: ['outcome', 'status_class'] as const,
+    registers: [this.registry],
+  });
+  readonly finals = new Counter({
+    name: 'postback_deliveries_total',
+    help: 'Postbacks reaching a final state: delivered or failed.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly attemptDuration = new Histogram({
+    name: 'postback_attempt_duration_seconds',
+    help: 'Duration of delivery attempts.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor(withDefaults = true) {
+    if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'postback_process_' });
+  }
+}

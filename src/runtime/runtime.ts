@@ -1,0 +1,113 @@
+import type { Redis } from 'ioredis';
+import { existsSync } from 'node:fs';
+import { DEFAULT_REDIS_URL, type Config } from '../config/schema.js';
+import { readEndpointsFile } from '../endpoints/load-file.js';
+import { EndpointRegistry } from '../endpoints/registry.js';
+import type { HistoryContext } from '../history/history-context.js';
+import type { Logger } from '../logging/logger.js';
+import { Metrics } from '../metrics/metrics.js';
+import { createDeliveryQueue, type DeliveryQueue } from '../queue/delivery-queue.js';
+import { Producer } from '../queue/producer.js';
+import { createRedis, waitReady } from '../redis/connection.js';
+import { RedisKeys } from '../redis/keys.js';
+import { NO_REDIS_MESSAGE, RedisNotFoundError, canConnect, findOnPath, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+
+const DAY_MS = 86_400_000;
+const DEFAULT_ENDPOINTS_FILE = 'config/endpoints.json';
+
+/**
+ * What every process (API, worker, CLI command) shares: config, logger, Redis, the
+ * endpoint registry, history context, queue and producer. Built once, closed once.
+ */
+export class Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redisUrl: string;
+  readonly keys: RedisKeys;
+  readonly redis: Redis;
+  readonly registry: EndpointRegistry;
+  readonly history: HistoryContext;
+  readonly queue: DeliveryQueue;
+  readonly producer: Producer;
+  readonly metrics: Metrics;
+  private readonly embedded: EmbeddedRedis | undefined;
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  private constructor(config: Config, logger: Logger, redisUrl: string, embedded: EmbeddedRedis | undefined) {
+    this.config = config;
+    this.logger = logger;
+    this.redisUrl = redisUrl;
+    this.embedded = embedded;
+    this.keys = new RedisKeys(config.queuePrefix);
+    this.redis = createRedis(redisUrl, 'producer', 'main');
+    this.redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+    this.registry = new EndpointRegistry(this.redis, this.keys, {
+      requestTimeoutMs: config.requestTimeoutMs,
+      retryScheduleS: config.retryScheduleS,
+    });
+    this.history = { redis: this.redis, keys: this.keys, retentionMs: config.historyRetentionDays * DAY_MS };
+    this.queue = createDeliveryQueue(this.redis, this.keys);
+    this.queue.on('error', (err: Error) => logger.debug({ err: err.message }, 'queue error'));
+    this.metrics = new Metrics();
+    this.producer = new Producer({
+      redis: this.redis,
+      keys: this.keys,
+      queue: this.queue,
+      registry: this.registry,
+      history: this.history,
+      defaultScheduleS: config.retryScheduleS,
+      defaultTimeoutMs: config.requestTimeoutMs,
+      dedupeTtlMs: Math.round(config.dedupeTtlDays * DAY_MS),
+      metrics: this.metrics,
+    });
+  }
+
+  /** Resolves Redis (starting an embedded one when allowed), connects, and returns the runtime. */
+  static async create(config: Config, logger: Logger, options: { allowEmbedded?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Runtime> {
+    let url = config.redisUrl ?? DEFAULT_REDIS_URL;
+    let embedded: EmbeddedRedis | undefined;
+    if (config.redisUrlDefaulted && !(await canConnect('127.0.0.1', 6379))) {
+      const binary = options.allowEmbedded ? findOnPath('redis-server', (options.env ?? process.env).PATH) : undefined;
+      if (binary === undefined) throw new RedisNotFoundError(NO_REDIS_MESSAGE);
+      embedded = await startEmbeddedRedis(binary, config.redisDataDir, 6379);
+      url = embedded.url;
+      logger.warn({ dataDir: config.redisDataDir }, 'no Redis at 127.0.0.1:6379: started an embedded redis-server (AOF on); set REDIS_URL to use your own');
+    }
+    const runtime = new Runtime(config, logger, url, embedded);
+    try {
+      await waitReady(runtime.redis, 10_000);
+    } catch {
+      await runtime.close();
+      throw new RedisNotFoundError(`cannot reach Redis at ${redactUrl(url)}: set REDIS_URL, start Redis, or run \`docker compose up\``);
+    }
+    return runtime;
+  }
+
+  /** Upserts POSTBACK_ENDPOINTS (or config/endpoints.json when present). Throws listing every error. */
+  async loadEndpointsFile(): Promise<number> {
+    const path = this.config.endpointsFile ?? (existsSync(DEFAULT_ENDPOINTS_FILE) ? DEFAULT_ENDPOINTS_FILE : undefined);
+    if (path === undefined) {
+      await this.registry.refresh(true);
+      return 0;
+    }
+    const defs = await readEndpointsFile(path, { requestTimeoutMs: this.config.requestTimeoutMs, retryScheduleS: this.config.retryScheduleS });
+    await this.registry.upsert(defs);
+    this.logger.info({ path, count: defs.length }, 'endpoints loaded');
+    return defs.length;
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    this.redis.disconnect();
+    await this.embedded?.stop();
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/server.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../logging/logger.js';
+import { startWorker, type WorkerService } from '../worker/worker-service.js';
+import { Runtime } from './runtime.js';
+
+export interface Served {
+  readonly runtime: Runtime;
+  readonly api: FastifyInstance | undefined;
+  readonly worker: WorkerService | undefined;
+  /** The API's bound address, e.g. http://127.0.0.1:8080. */
+  readonly address: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the API, a worker, or both in this process: resolve Redis, load the endpoints file,
+ * then listen / take jobs. `stop` closes in order: API (no new events), worker (in-flight
+ * attempts finish within SHUTDOWN_TIMEOUT_MS), then Redis.
+ */
+export async function serve(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }): Promise<Served> {
+  const runtime = await Runtime.create(config, logger, { allowEmbedded: true });
+  try {
+    await runtime.loadEndpointsFile();
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const worker = roles.worker ? startWorker(runtime) : undefined;
+  let api: FastifyInstance | undefined;
+  let address: string | undefined;
+  if (roles.api) {
+    api = buildApi(runtime);
+    address = await api.listen({ port: config.port, host: config.host });
+    if (config.apiKeys.length === 0) {
+      logger.warn({ host: config.host }, 'API_KEYS is unset: the API needs no key and listens on 127.0.0.1 only');
+    }
+    logger.info({ address }, 'API listening');
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    api,
+    worker,
+    address,
+    stop() {
+      stopping ??= (async () => {
+        await api?.close();
+        await worker?.close();
+        await runtime.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** SIGTERM / SIGINT: stop gracefully once; a second signal exits at once. */
+export function stopOnSignals(served: Served, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    served.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

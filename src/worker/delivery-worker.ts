@@ -1,0 +1,35 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '../redis/keys.js';
+import type { DeliveryJobData } from '../queue/job-data.js';
+import { createBackoffStrategy } from '../queue/retry-policy.js';
+import { createProcessor, type ProcessorDeps } from './processor.js';
+
+export interface DeliveryWorkerOptions {
+  readonly connection: Redis;
+  readonly keys: RedisKeys;
+  readonly concurrency: number;
+  readonly lockMs: number;
+  readonly stalledIntervalMs: number;
+}
+
+/**
+ * The BullMQ Worker, every option explicit. The lock outlasts the longest attempt
+ * (attempts are cut 1 s before it); a job whose worker died is found by the stalled check
+ * and delivered by another worker (at-least-once).
+ */
+export function createDeliveryWorker(options: DeliveryWorkerOptions, deps: ProcessorDeps): Worker<DeliveryJobData> {
+  return new Worker<DeliveryJobData>(RedisKeys.QUEUE_NAME, createProcessor(deps), {
+    connection: options.connection,
+    prefix: options.keys.prefix,
+    concurrency: options.concurrency,
+    autorun: true,
+    lockDuration: options.lockMs,
+    stalledInterval: options.stalledIntervalMs,
+    maxStalledCount: 5,
+    drainDelay: 5,
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: 0 },
+    settings: { backoffStrategy: createBackoffStrategy(deps.defaultScheduleS) },
+  });
+}

@@ -1,0 +1,132 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Dispatcher } from 'undici';
+import type { EndpointRegistry } from '../endpoints/registry.js';
+import { compileSuccessRule, type SuccessRule } from '../endpoints/success-rule.js';
+import { StandardWebhooksSigner } from '../signing/standard-webhooks.js';
+import { classifyError, classifyResponse, type Outcome } from '../delivery/classify.js';
+import { send } from '../delivery/send.js';
+import type { HistoryContext } from '../history/history-context.js';
+import type { AttemptRecord } from '../history/postback-record.js';
+import { recordAttempt } from '../history/record-attempt.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { DeliveryJobData } from '../queue/job-data.js';
+import { nextDelayMs } from '../queue/retry-policy.js';
+import { AttemptFailedError } from './attempt-errors.js';
+import type { OriginLimiter } from './origin-limiter.js';
+
+export interface ProcessorDeps {
+  readonly registry: EndpointRegistry;
+  readonly history: HistoryContext;
+  readonly dispatcher: Dispatcher;
+  readonly defaultScheduleS: readonly number[];
+  /** Attempts are cut off this long before the job lock would lapse. */
+  readonly maxAttemptMs: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly limiter: OriginLimiter;
+}
+
+const DEFAULT_RULE: SuccessRule = compileSuccessRule(undefined);
+
+function statusClass(o: Outcome): string {
+  return o.statusCode > 0 ? `${Math.floor(o.statusCode / 100)}xx` : (o.errorClass ?? 'other');
+}
+
+/**
+ * One delivery attempt per call: sign (if asked), send, classify, record, then tell BullMQ
+ * what happened: return (delivered), AttemptFailedError (retry on the schedule), or
+ * UnrecoverableError (final failure). History is written before BullMQ hears of it, so a
+ * crash in between repeats the attempt rather than losing its record.
+ */
+export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>) => Promise<void> {
+  const inlineSigners = new Map<string, StandardWebhooksSigner>();
+
+  const signerFor = async (data: DeliveryJobData): Promise<StandardWebhooksSigner | undefined> => {
+    if (data.sg?.scheme === 'standard-webhooks') {
+      let s = inlineSigners.get(data.sg.secret);
+      if (s === undefined) {
+        s = new StandardWebhooksSigner(data.sg.secret);
+        inlineSigners.set(data.sg.secret, s);
+      }
+      return s;
+    }
+    if (data.ws !== 1) return undefined;
+    let ep = deps.registry.find(data.ep);
+    if (ep?.webhookSigner === undefined) {
+      await deps.registry.refresh();
+      ep = deps.registry.find(data.ep);
+    }
+    return ep?.webhookSigner;
+  };
+
+  // Rules are small and few: compile each distinct one once.
+  const rules = new Map<string, SuccessRule>();
+  const ruleFor = (data: DeliveryJobData): SuccessRule => {
+    if (data.ok === undefined) return DEFAULT_RULE;
+    const key = JSON.stringify(data.ok);
+    let rule = rules.get(key);
+    if (rule === undefined) {
+      rule = compileSuccessRule(data.ok);
+      rules.set(key, rule);
+    }
+    return rule;
+  };
+
+  return async (job) => {
+    const data = job.data;
+    const n = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const schedule = data.sch ?? deps.defaultScheduleS;
+    const timeoutMs = Math.min(data.to, deps.maxAttemptMs);
+    const signer = await signerFor(data);
+
+    const release = await deps.limiter.acquire(data.rq.url);
+    const startedMs = Date.now();
+    const t0 = performance.now();
+    let outcome: Outcome;
+    try {
+      const headers = signer?.headers(data.id, data.rq.body ?? '', Math.floor(startedMs / 1000));
+      const res = await send(deps.dispatcher, data.rq, headers, timeoutMs);
+      outcome = classifyResponse(res, ruleFor(data), Date.now());
+    } catch (err) {
+      outcome = classifyError(err);
+    } finally {
+      release();
+    }
+    const durationMs = Math.round(performance.now() - t0);
+    const nowMs = Date.now();
+    const final = outcome.ok || outcome.permanent || n >= maxAttempts;
+    const status = outcome.ok ? 'delivered' : final ? 'failed' : 'retrying';
+    const nextMs = final ? undefined : nowMs + nextDelayMs(schedule, n, outcome.retryAfterMs);
+    const attempt: AttemptRecord = {
+      n,
+      started_at: new Date(startedMs).toISOString(),
+      duration_ms: durationMs,
+      status_code: outcome.statusCode,
+      error: outcome.errorClass,
+      phase: outcome.phase,
+      response_excerpt: outcome.excerpt,
+      ...(outcome.location !== undefined ? { location: outcome.location } : {}),
+      ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
+    };
+    await recordAttempt(deps.history, data.id, attempt, status, nowMs, nextMs);
+
+    const m = deps.metrics;
+    m.attemptDuration.observe(durationMs / 1000);
+    m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
+    const logFields = { postbackId: data.id, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
+    if (outcome.ok) {
+      m.finals.inc({ outcome: 'delivered' });
+      deps.logger.info(logFields, 'postback delivered');
+      return;
+    }
+    if (final) {
+      m.finals.inc({ outcome: 'failed' });
+      deps.logger.warn(logFields, 'postback failed');
+      throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
+    }
+    deps.logger.warn({ ...logFields, nextAttemptAt: nextMs }, 'attempt failed');
+    throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);
+  };
+}

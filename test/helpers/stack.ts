@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { buildApi } from '../../src/api/server.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { startWorker, type WorkerService } from '../../src/worker/worker-service.js';
+import { getRecord } from '../../src/history/get-record.js';
+import type { PostbackRecord } from '../../src/history/postback-record.js';
+import type { FastifyInstance } from 'fastify';
+
+/** Log lines captured from the stack, for assertions (and secret searches). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(line);
+    done();
+  }
+}
+
+export interface Stack {
+  readonly config: Config;
+  readonly runtime: Runtime;
+  readonly worker: WorkerService | undefined;
+  readonly api: FastifyInstance;
+  readonly base: string;
+  readonly logs: LogCapture;
+  /** Polls history until the record reaches a final state (delivered or failed). */
+  waitFinal(postbackId: string, timeoutMs?: number): Promise<PostbackRecord>;
+  waitStatus(postbackId: string, statuses: readonly string[], timeoutMs?: number): Promise<PostbackRecord>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>;
+  close(): Promise<void>;
+}
+
+export function testPrefix(): string {
+  return `t${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A real stack against the test Redis: runtime, optional worker, API on a free port.
+ * Every stack gets its own key prefix, so test files never see each other's data.
+ */
+export async function startStack(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+  const config = loadConfig({
+    REDIS_URL: inject('redisUrl'),
+    QUEUE_PREFIX: testPrefix(),
+    ALLOW_PRIVATE_TARGETS: 'true',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    REQUEST_TIMEOUT_MS: '2000',
+    WORKER_LOCK_MS: '5000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const runtime = await Runtime.create(config, logger);
+  await runtime.loadEndpointsFile();
+  const worker = options.worker === false ? undefined : startWorker(runtime);
+  const api = buildApi(runtime);
+  const base = await api.listen({ port: 0, host: '127.0.0.1' });
+
+  const waitStatus = async (id: string, statuses: readonly string[], timeoutMs = 15_000): Promise<PostbackRecord> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await getRecord(runtime.history, id);
+      if (r && statuses.includes(r.status)) return r;
+      if (Date.now() > deadline) throw new Error(`postback ${id} did not reach ${statuses.join('/')} (now ${r?.status})`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  };
+  return {
+    config,
+    runtime,
+    worker,
+    api,
+    base,
+    logs,
+    waitFinal: (id, t) => waitStatus(id, ['delivered', 'failed'], t),
+    waitStatus,
+    post: (path, body, headers) => request('POST', path, body, headers),
+    get: (path, headers) => request('GET', path, undefined, headers),
+    async close() {
+      await api.close();
+      await worker?.close();
+      await runtime.close();
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver, respond } from '../helpers/receiver.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+/** Events in through POST /v1/events, postbacks out over real HTTP, outcomes in history. */
+describe('delivery pipeline', () => {
+  let receiver: Receiver;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    receiver = new Receiver();
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await receiver.stop();
+  });
+  afterEach(async () => {
+    await stack?.close();
+    receiver.requests.length = 0;
+    receiver.responder = (_r, _i, res) => respond(200, 'OK')(res);
+  });
+
+  async function fire(event: Record<string, unknown>): Promise<string> {
+    const res = await stack.post('/v1/events', event);
+    expect(res.status).toBe(202);
+    const id = res.json.events[0].postbacks[0] as string;
+    expect(id).toBeTruthy();
+    return id;
+  }
+
+  it('delivers on the first attempt exactly the rendered URL and records delivered, 1 attempt, 200', async () => {
+    stack = await startStack();
+    await stack.runtime.registry.upsert([
+      { id: 'ep1', publisher_id: '7', url: `${receiver.base}/pb?click_id={external_id}&payout={payout}&offer={offer_id}` },
+    ]);
+    const id = await fire({ id: 'conv-1', type: 'conversion', publisher_id: '7', cid: 'abc123xyz', payout: 0.5, offer_id: 42 });
+    const record = await stack.waitFinal(id);
+    expect(receiver.requests.map((r) => r.url)).toEqual(['/pb?click_id=abc123xyz&payout=0.5&offer=42']);
+    expect(record.status).toBe('delivered');
+    expect(record.attempts).toHaveLength(1);
+    expect(record.attempts[0]).toMatchObject({ n: 1, status_code: 200, error: null, response_excerpt: 'OK' });
+    const api = await stack.get(`/v1/postbacks/${id}`);
+    expect(api.json).toMatchObject({ id, status: 'delivered', event_id: 'conv-1', endpoint_id: 'ep1', http_status: 200 });
+    expect(api.json.request.url).toBe(`${receiver.base}/pb?click_id=abc123xyz&payout=0.5&offer=42`);
+  });
+
+  it('fails, fails, then succeeds on the scaled schedule, each gap at least its step and at most 250 ms late', async () => {
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.2,0.3,0.4,0.5' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/r?e={event_id}` }]);
+    receiver.responder = (_r, i, res) => respond(i < 2 ? 500 : 200)(res);
+    const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
+    const record = await stack.waitFinal(id);
+    expect(record.status).toBe('delivered');
+    expect(receiver.requests).toHaveLength(3);
+    const [a, b, c] = receiver.requests.map((r) => r.at) as [number, number, number];
+    expect(b - a).toBeGreaterThanOrEqual(200);
+    expect(b - a).toBeLessThanOrEqual(200 + 250);
+    expect(c - b).toBeGreaterThanOrEqual(300);
+    expect(c - b).toBeLessThanOrEqual(300 + 250);
+    expect(record.attempts.map((x) => x.status_code)).toEqual([500, 500, 200]);
+    // Every attempt sends the same request.
+    expect(new Set(receiver.requests.map((r) => r.url)).size).toBe(1);
+  });
+
+  it('marks a postback failed after five failed attempts and sends no sixth request', async () => {
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.05,0.05,0.05,0.05' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/down` }]);
+    receiver.responder = (_r, _i, res) => respond(503, 'down')(res);
+    const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
+    const record = await stack.waitFinal(id);
+    expect(record.status).toBe('failed');
+    expect(record.attempts).toHaveLength(5);
+    expect(record.attempts.map((a) => a.n)).toEqual([1, 2, 3, 4, 5]);
+    // The job is gone from every BullMQ state, so nothing can send a sixth time.
+    const counts = await stack.runtime.queue.getJobCounts('wait', 'delayed', 'active', 'failed', 'completed', 'prioritized');
+    expect(Object.values(counts).every((n) => n === 0)).toBe(true);
+    expect(receiver.requests).toHaveLength(5);
+  });
+
+  it('stores BullMQ delays of exactly 60000, 90000, 120000 and 150000 ms under the default schedule', async () => {
+    stack = await startStack({ RETRY_SCHEDULE: '0,60,90,120,150' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/x` }]);
+    receiver.responder = (_r, _i, res) => respond(500)(res);
+    const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const r = await stack.waitStatus(id, ['retrying'], 10_000);
+      if (r.attempts.length !== attempt) await waitUntil(async () => (await stack.waitStatus(id, ['retrying'])).attempts.length === attempt);
+      const job = await waitForDelayedJob(stack, id);
+      delays.push(job.delay);
+      await job.promote(); // read the delay, do not wait for it
+    }
+    expect(delays).toEqual([60_000, 90_000, 120_000, 150_000]);
+    const final = await stack.waitFinal(id);
+    expect(final.status).toBe('failed');
+    expect(final.attempts).toHaveLength(5);
+  });
+
+  it('records status 0 and error class timeout for a server that never answers, and retries it', async () => {
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.1', REQUEST_TIMEOUT_MS: '1000' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/hang`, timeout_ms: 1000 }]);
+    receiver.responder = () => 'hang';
+    const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
+    const record = await stack.waitFinal(id);
+    expect(record.status).toBe('failed');
+    expect(record.attempts).toHaveLength(2);
+    for (const a of record.attempts) {
+      expect(a.status_code).toBe(0);
+      expect(a.error).toBe('timeout');
+      expect(a.duration_ms).toBeGreaterThanOrEqual(900);
+    }
+  });
+
+  it('treats a 302 as a failed attempt, records its Location, and never requests it', async () => {
+    stack = await startStack({ RETRY_SCHEDULE: '0' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/moved` }]);
+    receiver.responder = (r, _i, res) =>
+      r.url === '/moved' ? respond(302, '', { location: `${receiver.base}/elsewhere` })(res) : respond(200)(res);
+    const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
+    const record = await stack.waitFinal(id);
+    expect(record.status).toBe('failed');
+    expect(record.attempts[0]).toMatchObject({ status_code: 302, error: 'redirect', location: `${receiver.base}/elsewhere` });
+    expect(receiver.requests.map((r) => r.url)).toEqual(['/moved']);
+  });
+
+  it('sends the MomentScience-shaped default POST body, and a JSON template that keeps value types', async () => {
+    stack = await startStack();
+    await stack.runtime.registry.upsert([
+      { id: 'default-body', method: 'POST', url: `${receiver.base}/ms` },
+      {
+        id: 'typed',
+        method: 'POST',
+        url: `${receiver.base}/typed`,
+        body: { amount: '{payout}', user: '{payload}', label: 'offer {offer_id}', ok: '{approved}', missing: '{nope}' },
+      },
+    ]);
+    const event = {
+      id: 'ev-post',
+      type: 'conversion',
+      offer_id: '1511',
+      advertiser_name: 'MomentScience',
+      payout: 2.1,
+      approved: true,
+      occurred_at: '2023-09-20T15:27:40.802Z',
+      payload: { user_id: '3410444', session_id: 'a90310222' },
+    };
+    const a = await fire({ ...event, endpoint_id: 'default-body' });
+    const b = await fire({ ...event, endpoint_id: 'typed' });
+    await stack.waitFinal(a);
+    await stack.waitFinal(b);
+    const ms = receiver.requests.find((r) => r.url === '/ms')!;
+    expect(ms.method).toBe('POST');
+    expect(ms.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(ms.body)).toMatchObject({
+      offer_id: '1511',
+      advertiser_name: 'MomentScience',
+      payout: '2.10',
+      timestamp: '2023-09-20T15:27:40.802Z',
+      payload: { user_id: '3410444', session_id: 'a90310222' },
+      is_loyaltyboost: '0',
+    });
+    const typed = JSON.parse(receiver.requests.find((r) => r.url === '/typed')!.body);
+    expect(typed).toEqual({
+      amount: 2.1,
+      user: { user_id: '3410444', session_id: 'a90310222' },
+      label: 'offer 1511',
+      ok: true,
+      missing: null,
+    });
+  });
+
+  it('never sends a second postback for a duplicate event id, also after the first one finished', async () => {
+    stack = await startStack();
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/d?e={event_id}` }]);
+    const event = { id: 'dup-1', type: 'conversion', endpoint_id: 'ep' };
+    const id = await fire(event);
+    await stack.waitFinal(id);
+    // The job is removed once delivered: dedupe must not depend on it.
+    expect(await stack.runtime.queue.getJob(id)).toBeUndefined();
+    const again = await stack.post('/v1/events', event);
+    expect(again.status).toBe(202);
+    expect(again.json.events[0]).toMatchObject({ id: 'dup-1', postbacks: [], duplicate: true });
+    const third = await stack.post('/v1/events', { events: [event] });
+    expect(third.json.events[0].duplicate).toBe(true);
+    // A later, different event does go out, and arrives after anything a duplicate could have sent.
+    const other = await fire({ id: 'dup-2', type: 'conversion', endpoint_id: 'ep' });
+    await stack.waitFinal(other);
+    expect(receiver.requests.map((r) => r.url)).toEqual(['/d?e=dup-1', '/d?e=dup-2']);
+  });
+
+  it('rejects an invalid event with 400 naming the field, and a batch with one bad event enqueues nothing', async () => {
+    stack = await startStack();
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/v` }]);
+    const bad = await stack.post('/v1/events', { type: 'Conversion!', endpoint_id: 'ep' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details).toEqual([expect.objectContaining({ path: 'type' })]);
+    expect(bad.json.details[0].message).toContain('"Conversion!"');
+
+    const batch = await stack.post('/v1/events', {
+      events: [
+        { id: 'ok-1', type: 'conversion', endpoint_id: 'ep' },
+        { id: 'bad-2', type: 'conversion', endpoint_id: 'ep', payout: 'lots' },
+        { id: 'ok-3', type: 'conversion', endpoint_id: 'ep' },
+      ],
+    });
+    expect(batch.status).toBe(400);
+    expect(batch.json.details).toEqual([expect.objectContaining({ path: 'events[1].payout' })]);
+    const unknown = await stack.post('/v1/events', { type: 'conversion', endpoint_id: 'nope' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.details[0].path).toBe('endpoint_id');
+    const nowhere = await stack.post('/v1/events', { type: 'conversion' });
+    expect(nowhere.status).toBe(400);
+    const counts = await stack.runtime.queue.getJobCounts();
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(await stack.runtime.redis.zcard(stack.runtime.keys.index)).toBe(0);
+    // ok-1 was not claimed by the failed batch: it can still be sent.
+    const later = await stack.post('/v1/events', { id: 'ok-1', type: 'conversion', endpoint_id: 'ep' });
+    expect(later.json.events[0].duplicate).toBe(false);
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitForDelayedJob(stack: Stack, id: string) {
+  let job = await stack.runtime.queue.getJob(id);
+  await waitUntil(async () => {
+    job = await stack.runtime.queue.getJob(id);
+    return job !== undefined && (await job.isDelayed());
+  });
+  return job!;
+}
