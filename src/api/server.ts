@@ -5,6 +5,7 @@ import { createErrorHandler, errorBody } from './error-handler.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { postbackRoutes } from './routes/postbacks.js';
+import { presetRoutes } from './routes/presets.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -34,5 +35,6 @@ export function buildApi(runtime: Runtime): FastifyInstance {
   healthRoutes(app, runtime);
   eventRoutes(app, runtime);
   postbackRoutes(app, runtime);
+  presetRoutes(app);
   return app;
 }

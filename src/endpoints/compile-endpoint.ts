@@ -90,8 +90,8 @@ export class CompiledEndpoint {
     this.url = this.template(base, 'url');
     this.urlHasQuery = base.includes('?');
 
-    // Preset params fill in only for a bare URL: a URL with its own macros is taken as complete.
-    const params = input.params ?? (this.url.isStatic ? preset?.defaults.params : undefined) ?? {};
+    // Preset params fill in only for a bare GET URL: a URL with its own macros is taken as complete.
+    const params = input.params ?? (this.method === 'GET' && this.url.isStatic ? preset?.defaults.params : undefined) ?? {};
     this.params = Object.entries(params).map(
       ([name, value]) => [encodeUriStrict(name), this.template(String(value), `params.${name}`)] as const,
     );

@@ -82,6 +82,8 @@ export class EndpointRegistry {
       list.push(endpoint);
       byPublisher.set(endpoint.publisherId, list);
     }
+    // Stable fan-out order (the hash's order is not): by endpoint id.
+    for (const list of byPublisher.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.entries = next;
     this.byPublisher = byPublisher;
     this.rev = rev;

@@ -25,11 +25,12 @@ export const monetag: Preset = {
   macros: ['ymid', 'zone_id', 'sub_zone_id', 'request_var', 'telegram_id', 'event_type', 'reward_event_type', 'estimated_price'],
   derive: (event) => {
     const f = event.fields;
-    const payout = event.payout ?? 0;
+    const price = f.estimated_price ?? event.payout ?? 0;
     return {
       event_type: f.event_type ?? event.type,
-      reward_event_type: f.reward_event_type ?? (payout > 0 ? 'valued' : 'not_valued'),
-      estimated_price: f.estimated_price ?? payout,
+      // not_valued is Monetag's $0 event: the price decides unless the producer says.
+      reward_event_type: f.reward_event_type ?? (Number(price) > 0 ? 'valued' : 'not_valued'),
+      estimated_price: price,
     };
   },
   sampleEvent: {
