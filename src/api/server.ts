@@ -6,6 +6,9 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { postbackRoutes } from './routes/postbacks.js';
 import { presetRoutes } from './routes/presets.js';
+import { endpointRoutes } from './routes/endpoints.js';
+import { explorerRoutes } from './routes/explorer.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -36,5 +39,8 @@ export function buildApi(runtime: Runtime): FastifyInstance {
   eventRoutes(app, runtime);
   postbackRoutes(app, runtime);
   presetRoutes(app);
+  endpointRoutes(app, runtime);
+  metricsRoutes(app, runtime);
+  explorerRoutes(app);
   return app;
 }

@@ -4,6 +4,7 @@ import { isPostbackError, ValidationError } from '../errors/base-error.js';
 import { CliContext } from './cli-context.js';
 import { EXIT, UsageError } from './cli-error.js';
 import { registerServeCommands } from './commands/serve-commands.js';
+import { registerSinkCommand } from './commands/sink-command.js';
 
 /** The `postback` command. Errors print one clear line; exit 0 ok, 1 failure, 2 usage. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -13,6 +14,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   registerServeCommands(program, ctx);
+  registerSinkCommand(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;

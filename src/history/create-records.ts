@@ -2,6 +2,9 @@ import type { ChainableCommander } from 'ioredis';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HistoryContext } from './history-context.js';
 import { F, type RecordStatic } from './postback-record.js';
+import { indexScore } from './query-postbacks.js';
+
+let sequence = 0;
 
 export interface NewRecord {
   readonly id: string;
@@ -23,7 +26,8 @@ export function createRecords(ctx: HistoryContext, tx: ChainableCommander, recor
       tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs, F.realRequest, JSON.stringify(r.realRequest));
     }
     tx.pexpire(key, ttl);
-    index.push(r.data.created_ms, r.id);
+    index.push(indexScore(r.data.created_ms, sequence++), r.id);
+    if (sequence >= 1000) sequence = 0;
   }
   if (index.length > 0) tx.zadd(ctx.keys.index, ...index);
 }

@@ -50,6 +50,8 @@ export const F = {
   http: 'h',
   finished: 'f',
   next: 'n',
+  /** Error class of the last attempt, for lists and CSV without reading every attempt. */
+  lastError: 'e',
   attempt: (n: number) => `a${n}`,
 } as const;
 
@@ -99,14 +101,14 @@ export function recordToApi(r: PostbackRecord): Record<string, unknown> {
 }
 
 /** The list item of SPEC (GET /v1/postbacks). */
-export function recordToListItem(r: PostbackRecord): Record<string, unknown> {
+export function recordToListItem(r: PostbackRecord, attemptCount: number = r.attempts.length): Record<string, unknown> {
   return {
     id: r.id,
     event_id: r.event_id,
     endpoint_id: r.endpoint_id,
     publisher_id: r.publisher_id,
     status: r.status,
-    attempts: r.attempts.length,
+    attempts: attemptCount,
     http_status: r.http_status,
     created_at: iso(r.created_ms),
     finished_at: iso(r.finished_ms),

@@ -27,5 +27,7 @@ export async function recordAttempt(
     status === 'retrying' ? '' : nowMs,
     F.next,
     nextAttemptMs ?? '',
+    F.lastError,
+    attempt.error ?? '',
   );
 }

@@ -1,4 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Agent } from 'undici';
+import { createDeliveryAgent } from '../delivery/agent.js';
+import { parseCidrs } from '../delivery/target-guard.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_REDIS_URL, type Config } from '../config/schema.js';
 import { readEndpointsFile } from '../endpoints/load-file.js';
@@ -31,6 +34,7 @@ export class Runtime {
   readonly producer: Producer;
   readonly metrics: Metrics;
   private readonly embedded: EmbeddedRedis | undefined;
+  private agent: Agent | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
 
   private constructor(config: Config, logger: Logger, redisUrl: string, embedded: EmbeddedRedis | undefined) {
@@ -96,6 +100,16 @@ export class Runtime {
     return defs.length;
   }
 
+  /** The process's one delivery Agent (worker attempts and endpoint tests), created on first use. */
+  deliveryAgent(): Agent {
+    this.agent ??= createDeliveryAgent({
+      policy: { allowPrivate: this.config.allowPrivateTargets, allowed: parseCidrs(this.config.allowedTargetCidrs) },
+      connectTimeoutMs: Math.min(this.config.requestTimeoutMs, 10_000),
+      connectionsPerOrigin: this.config.perOriginConcurrency,
+    });
+    return this.agent;
+  }
+
   onClose(fn: () => Promise<void>): void {
     this.closers.push(fn);
   }
@@ -103,6 +117,7 @@ export class Runtime {
   async close(): Promise<void> {
     for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
     await this.queue.close().catch(() => undefined);
+    await this.agent?.close().catch(() => undefined);
     this.redis.disconnect();
     await this.embedded?.stop();
   }

@@ -3,8 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import { compileSuccessRule, type SuccessRule } from '../endpoints/success-rule.js';
 import { StandardWebhooksSigner } from '../signing/standard-webhooks.js';
-import { classifyError, classifyResponse, type Outcome } from '../delivery/classify.js';
-import { send } from '../delivery/send.js';
+import { attempt, type AttemptResult } from '../delivery/attempt.js';
+import type { Outcome } from '../delivery/classify.js';
 import type { HistoryContext } from '../history/history-context.js';
 import type { AttemptRecord } from '../history/postback-record.js';
 import { recordAttempt } from '../history/record-attempt.js';
@@ -82,24 +82,19 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     const signer = await signerFor(data);
 
     const release = await deps.limiter.acquire(data.rq.url);
-    const startedMs = Date.now();
-    const t0 = performance.now();
-    let outcome: Outcome;
+    let result: AttemptResult;
     try {
-      const headers = signer?.headers(data.id, data.rq.body ?? '', Math.floor(startedMs / 1000));
-      const res = await send(deps.dispatcher, data.rq, headers, timeoutMs);
-      outcome = classifyResponse(res, ruleFor(data), Date.now());
-    } catch (err) {
-      outcome = classifyError(err);
+      const headers = signer?.headers(data.id, data.rq.body ?? '', Math.floor(Date.now() / 1000));
+      result = await attempt(deps.dispatcher, data.rq, headers, timeoutMs, ruleFor(data));
     } finally {
       release();
     }
-    const durationMs = Math.round(performance.now() - t0);
+    const { outcome, startedMs, durationMs } = result;
     const nowMs = Date.now();
     const final = outcome.ok || outcome.permanent || n >= maxAttempts;
     const status = outcome.ok ? 'delivered' : final ? 'failed' : 'retrying';
     const nextMs = final ? undefined : nowMs + nextDelayMs(schedule, n, outcome.retryAfterMs);
-    const attempt: AttemptRecord = {
+    const record: AttemptRecord = {
       n,
       started_at: new Date(startedMs).toISOString(),
       duration_ms: durationMs,
@@ -110,7 +105,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.location !== undefined ? { location: outcome.location } : {}),
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
-    await recordAttempt(deps.history, data.id, attempt, status, nowMs, nextMs);
+    await recordAttempt(deps.history, data.id, record, status, nowMs, nextMs);
 
     const m = deps.metrics;
     m.attemptDuration.observe(durationMs / 1000);

@@ -1,7 +1,5 @@
 import type { Worker } from 'bullmq';
 import type { Agent } from 'undici';
-import { createDeliveryAgent } from '../delivery/agent.js';
-import { parseCidrs } from '../delivery/target-guard.js';
 import { trimIndex } from '../history/trim-index.js';
 import type { DeliveryJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
@@ -23,11 +21,7 @@ export function startWorker(runtime: Runtime): WorkerService {
   const { config, logger } = runtime;
   const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
   connection.on('error', (err: Error) => logger.debug({ err: err.message }, 'worker redis error'));
-  const agent = createDeliveryAgent({
-    policy: { allowPrivate: config.allowPrivateTargets, allowed: parseCidrs(config.allowedTargetCidrs) },
-    connectTimeoutMs: Math.min(config.requestTimeoutMs, 10_000),
-    connectionsPerOrigin: config.perOriginConcurrency,
-  });
+  const agent = runtime.deliveryAgent();
   const worker = createDeliveryWorker(
     {
       connection,
@@ -83,7 +77,6 @@ export function startWorker(runtime: Runtime): WorkerService {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: in-flight jobs return to the queue via the stalled check');
           await worker.close(true).catch(() => undefined);
         }
-        await agent.close().catch(() => undefined);
         connection.disconnect();
       })();
       return closing;

@@ -1,0 +1,87 @@
+/** The OpenAPI 3.1 document served at GET /openapi.json. Hand-written; test/api checks every route is in it. */
+const filterParams = ['from', 'to', 'status', 'endpoint_id', 'publisher_id', 'event_id'].map((name) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema: { type: 'string' },
+  description:
+    name === 'from' || name === 'to'
+      ? 'ISO 8601 or epoch milliseconds, on the postback creation time'
+      : name === 'status'
+        ? 'queued, retrying, delivered or failed'
+        : `exact ${name}`,
+}));
+
+const error = { $ref: '#/components/schemas/Error' };
+const errors = {
+  '400': { description: 'invalid input', content: { 'application/json': { schema: error } } },
+  '401': { description: 'missing or wrong API key', content: { 'application/json': { schema: error } } },
+};
+const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'postback-dispatcher', version: '0.1.0', description: 'Server-to-server postbacks: events in, postbacks out, every outcome recorded.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        properties: {
+          error: { type: 'string' },
+          details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+        },
+      },
+      Event: {
+        type: 'object',
+        required: ['type'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,128}$' },
+          type: { type: 'string', pattern: '^[a-z0-9_.-]{1,64}$' },
+          state: { type: 'string' },
+          publisher_id: { type: 'string' },
+          endpoint_id: { type: 'string' },
+          target: { type: 'object', description: 'an inline endpoint' },
+          occurred_at: { type: 'string' },
+          payout: { type: 'number' },
+          payload: { type: 'object' },
+        },
+        additionalProperties: { type: ['string', 'number', 'boolean'] },
+      },
+    },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/events': {
+      post: {
+        summary: 'Enqueue one event or {"events": [...]} (at most 1000, 1 MiB); all or nothing',
+        requestBody: { content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Event' }, { type: 'object', properties: { events: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/Event' } } } }] } } } },
+        responses: { '202': { description: 'accepted: {"events": [{id, postbacks, duplicate, skipped}]}' }, ...errors, '413': { description: 'body over 1 MiB' }, '503': { description: 'Redis unavailable; nothing accepted' } },
+      },
+    },
+    '/v1/postbacks': {
+      get: {
+        summary: 'History, newest first, with stable cursor pagination',
+        parameters: [...filterParams, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': { description: '{"items": [...], "next_cursor": string|null}' }, ...errors },
+      },
+    },
+    '/v1/postbacks.csv': { get: { summary: 'History as CSV (streamed, RFC 4180)', parameters: filterParams, responses: { '200': { description: 'text/csv' }, ...errors } } },
+    '/v1/postbacks/{id}': { get: { summary: 'One record with every attempt and the exact request', parameters: idParam, responses: { '200': { description: 'the record' }, '404': { description: 'not found' } } } },
+    '/v1/postbacks/{id}/replay': { post: { summary: 'Send the same request again as a new postback (bypasses dedupe)', parameters: idParam, responses: { '202': { description: '{"id": NEW_ID, "replay_of": id}' }, '404': { description: 'not found' } } } },
+    '/v1/postbacks/replay': { post: { summary: 'Replay every postback matching the filters (JSON body)', responses: { '202': { description: '{"enqueued": N}' }, ...errors } } },
+    '/v1/endpoints': { get: { summary: 'Every endpoint, secrets masked', responses: { '200': { description: '{"endpoints": [...]}' } } } },
+    '/v1/endpoints/{id}': {
+      get: { summary: 'One endpoint, secrets masked', parameters: idParam, responses: { '200': { description: 'the endpoint' }, '404': { description: 'not found' } } },
+      put: { summary: 'Create or replace (validated like the file)', parameters: idParam, responses: { '200': { description: 'the endpoint, masked, with warnings' }, ...errors } },
+      delete: { summary: 'Delete', parameters: idParam, responses: { '204': { description: 'deleted' }, '404': { description: 'not found' } } },
+    },
+    '/v1/endpoints/{id}/test': { post: { summary: 'One synchronous attempt with a sample or the posted event; no retries', parameters: idParam, responses: { '200': { description: '{ok, request, response: {status_code, duration_ms, body_excerpt}, error}' } } } },
+    '/v1/presets': { get: { summary: 'The seed networks presets', responses: { '200': { description: '{"presets": [...]}' } } } },
+    '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
+    '/readyz': { get: { summary: 'Readiness: Redis reachable', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'Redis down' } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics, prefixed postback_', security: [], responses: { '200': { description: 'text/plain' } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/': { get: { summary: 'The Postback Explorer page (asks for the API key itself)', security: [], responses: { '200': { description: 'text/html' } } } },
+  },
+} as const;
