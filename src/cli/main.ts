@@ -5,6 +5,14 @@ import { CliContext } from './cli-context.js';
 import { EXIT, UsageError } from './cli-error.js';
 import { registerServeCommands } from './commands/serve-commands.js';
 import { registerSinkCommand } from './commands/sink-command.js';
+import { registerSendCommand } from './commands/send-command.js';
+import { registerReplayCommand } from './commands/replay-command.js';
+import { registerSimulateCommand } from './commands/simulate-command.js';
+import { registerHistoryCommand } from './commands/history-command.js';
+import { registerEndpointsCommand } from './commands/endpoints-command.js';
+
+/** Commands that serve until a signal. */
+const LONG_RUNNING = new Set(['start', 'api', 'worker', 'sink']);
 
 /** The `postback` command. Errors print one clear line; exit 0 ok, 1 failure, 2 usage. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -14,7 +22,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   registerServeCommands(program, ctx);
+  registerSendCommand(program, ctx);
+  registerReplayCommand(program, ctx);
+  registerSimulateCommand(program, ctx);
   registerSinkCommand(program, ctx);
+  registerHistoryCommand(program, ctx);
+  registerEndpointsCommand(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
@@ -39,5 +52,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 }
 
 const code = await main(process.argv.slice(2), process.env);
-// Long-running commands (start, api, worker, sink) keep the event loop alive and exit on signals.
-if (code !== EXIT.ok) process.exit(code);
+// Long-running commands (start, api, worker, sink) keep the event loop alive and exit on
+// signals; every other command exits here, with the code it set.
+if (code !== EXIT.ok || !LONG_RUNNING.has(process.argv[2] ?? '')) process.exit(code !== EXIT.ok ? code : (process.exitCode ?? EXIT.ok));

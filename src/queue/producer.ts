@@ -75,53 +75,17 @@ export class Producer {
   }
 
   async produceEvents(events: readonly PostbackEvent[], options: { force?: boolean; batch?: boolean } = {}): Promise<ProduceResult[]> {
-    const batch = options.batch ?? events.length !== 1;
-    const { registry } = this.deps;
-    await this.guard(() => registry.refresh());
-    const now = Date.now();
-    const details: ErrorDetail[] = [];
-    const results: ProduceResult[] = [];
-    const planned: Planned[] = [];
-
-    events.forEach((event, i) => {
-      const result: ProduceResult = { id: event.id, postbacks: [], duplicate: false, skipped: [] };
-      results.push(result);
-      const prefix = batch ? `events[${i}].` : '';
-      const targets = this.route(event, prefix, details);
-      for (const endpoint of targets) {
-        const reason = endpoint.skipReason(event);
-        if (reason !== undefined) {
-          result.skipped.push({ endpoint_id: endpoint.id, reason });
-          continue;
-        }
-        const id = newPostbackId(now);
-        let request: RenderedRequest;
-        try {
-          request = endpoint.render(event, id);
-        } catch (err) {
-          if (err instanceof ValidationError) {
-            details.push(...err.details.map((d) => ({ path: `${prefix}${d.path}`, message: err.message })));
-            continue;
-          }
-          throw err;
-        }
-        const dedupeKey = event.idGenerated || options.force ? undefined : this.deps.keys.dedupe(event.id, endpoint.id);
-        planned.push({ eventIndex: i, event, endpoint, id, request, dedupeKey });
-      }
-    });
-    if (details.length > 0) {
-      throw new UnroutableEventError(`cannot enqueue: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
-    }
-
+    const { results, planned } = await this.plan(events, options);
     const fresh = await this.guard(() => this.claim(planned));
     for (const p of planned) {
-      if (fresh.has(p)) results[p.eventIndex]!.postbacks.push(p.id);
+      const r = results[p.eventIndex]!;
+      if (fresh.has(p)) r.postbacks.push(p.id);
       else {
-        const r = results[p.eventIndex]!;
         r.skipped.push({ endpoint_id: p.endpoint.id, reason: 'duplicate' });
         (r as { duplicate: boolean }).duplicate = true;
       }
     }
+    const now = Date.now();
     const toSend = planned.filter((p) => fresh.has(p));
     await this.enqueue(
       toSend.map((p) => ({
@@ -149,6 +113,59 @@ export class Producer {
       for (const r of results) for (const s of r.skipped) m.skipped.inc({ reason: s.reason });
     }
     return results;
+  }
+
+  /**
+   * What `produce` would send, without writing anything: each postback's endpoint and
+   * rendered request (secrets masked). For `postback replay --dry-run`.
+   */
+  async dryRun(raws: readonly unknown[]): Promise<{ event_id: string; endpoint_id: string; request: RenderedRequest }[]> {
+    const events = validateEvents(raws, { batch: true });
+    const { planned } = await this.plan(events, { batch: true, force: true });
+    return planned.map((p) => ({ event_id: p.event.id, endpoint_id: p.endpoint.id, request: p.endpoint.maskRequest(p.request) }));
+  }
+
+  /** Routes and renders: pure but for reading the registry. Throws when any event routes nowhere. */
+  private async plan(
+    events: readonly PostbackEvent[],
+    options: { force?: boolean; batch?: boolean },
+  ): Promise<{ results: ProduceResult[]; planned: Planned[] }> {
+    const { registry } = this.deps;
+    await this.guard(() => registry.refresh());
+    const batch = options.batch ?? events.length !== 1;
+    const now = Date.now();
+    const details: ErrorDetail[] = [];
+    const results: ProduceResult[] = [];
+    const planned: Planned[] = [];
+    events.forEach((event, i) => {
+      const result: ProduceResult = { id: event.id, postbacks: [], duplicate: false, skipped: [] };
+      results.push(result);
+      const prefix = batch ? `events[${i}].` : '';
+      for (const endpoint of this.route(event, prefix, details)) {
+        const reason = endpoint.skipReason(event);
+        if (reason !== undefined) {
+          result.skipped.push({ endpoint_id: endpoint.id, reason });
+          continue;
+        }
+        const id = newPostbackId(now);
+        let request: RenderedRequest;
+        try {
+          request = endpoint.render(event, id);
+        } catch (err) {
+          if (err instanceof ValidationError) {
+            details.push(...err.details.map((d) => ({ path: `${prefix}${d.path}`, message: err.message })));
+            continue;
+          }
+          throw err;
+        }
+        const dedupeKey = event.idGenerated || options.force ? undefined : this.deps.keys.dedupe(event.id, endpoint.id);
+        planned.push({ eventIndex: i, event, endpoint, id, request, dedupeKey });
+      }
+    });
+    if (details.length > 0) {
+      throw new UnroutableEventError(`cannot enqueue: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+    }
+    return { results, planned };
   }
 
   /**

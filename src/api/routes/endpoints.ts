@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { attempt } from '../../delivery/attempt.js';
+import { testEndpoint } from '../../delivery/test-endpoint.js';
 import { isBlockedLiteralHost, parseCidrs } from '../../delivery/target-guard.js';
 import { EndpointNotFoundError } from '../../endpoints/errors.js';
-import { GENERIC_SAMPLE_EVENT } from '../../endpoints/presets/index.js';
 import { ValidationError } from '../../errors/base-error.js';
-import { validateEvent } from '../../events/validate-event.js';
-import { newPostbackId } from '../../queue/postback-id.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { CompiledEndpoint } from '../../endpoints/compile-endpoint.js';
 
@@ -54,21 +51,6 @@ export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.post('/v1/endpoints/:id/test', async (request) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
-    const ep = registry.get(id);
-    const posted = request.body;
-    const sample = posted !== undefined && posted !== null && typeof posted === 'object' && Object.keys(posted).length > 0
-      ? posted
-      : (ep.preset?.sampleEvent ?? GENERIC_SAMPLE_EVENT);
-    const event = validateEvent({ ...(sample as Record<string, unknown>), endpoint_id: id });
-    const postbackId = newPostbackId();
-    const req = ep.render(event, postbackId);
-    const headers = ep.attemptHeaders(req, postbackId, Date.now());
-    const { outcome, durationMs } = await attempt(runtime.deliveryAgent(), req, headers, ep.timeoutMs, ep.success);
-    return {
-      ok: outcome.ok,
-      request: ep.maskRequest(req),
-      response: { status_code: outcome.statusCode, duration_ms: durationMs, body_excerpt: ep.masker.mask(outcome.excerpt) },
-      error: outcome.errorClass,
-    };
+    return testEndpoint(registry.get(id), runtime.deliveryAgent(), request.body);
   });
 }
