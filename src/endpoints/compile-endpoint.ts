@@ -181,6 +181,28 @@ export class CompiledEndpoint {
     };
   }
 
+  /** The request as history keeps it for replay: secrets swapped for placeholders. */
+  tokenizeRequest(request: RenderedRequest): RenderedRequest {
+    return {
+      method: request.method,
+      url: this.masker.tokenize(request.url),
+      headers: this.masker.tokenizeHeaders(request.headers),
+      body: request.body === null ? null : this.masker.tokenize(request.body),
+    };
+  }
+
+  /** A tokenized request with this endpoint's current secrets put back (replay). */
+  restoreRequest(request: RenderedRequest): RenderedRequest {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(request.headers)) headers[k] = this.masker.restore(v);
+    return {
+      method: request.method,
+      url: this.masker.restore(request.url),
+      headers,
+      body: request.body === null ? null : this.masker.restore(request.body),
+    };
+  }
+
   /** The definition as the API shows it: every secret masked. */
   toPublic(): EndpointDefinition {
     const d = structuredClone(this.definition);

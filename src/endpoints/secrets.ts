@@ -1,27 +1,50 @@
+import { ValidationError } from '../errors/base-error.js';
 import { encodeUriStrict } from '../templates/encode.js';
 
 /** Header names whose values are secrets (SPEC: named like token/key/secret/authorization). */
 export const SECRET_HEADER = /token|key|secret|authorization|password|cookie/i;
 export const MASK = '***';
 
+/** How a secret can appear in a rendered request: as is, URL-encoded, JSON-escaped. */
+const FORMS: readonly ((s: string) => string)[] = [(s) => s, encodeUriStrict, (s) => JSON.stringify(s).slice(1, -1)];
+
+/** A placeholder for secret `s` in form `f`; NUL never occurs in a rendered request. */
+const token = (s: number, f: number): string => `\u0000${s}.${f}\u0000`;
+const TOKEN = /\u0000(\d+)\.(\d+)\u0000/g;
+/** A secret header value that was not a known secret verbatim (e.g. templated): not restorable. */
+const OPAQUE = '\u0000x\u0000';
+
+interface Needle {
+  readonly text: string;
+  readonly secret: number;
+  readonly form: number;
+}
+
 /**
- * Masks a fixed set of secret strings (and their URL-encoded forms) wherever they appear.
- * Built once per endpoint; `mask` is a no-op when the endpoint has no secrets.
+ * Finds an endpoint's secrets (security token, signing secret, secret header values) in
+ * rendered requests. `mask` hides them for display; `tokenize` swaps them for placeholders
+ * so history can keep a replayable request without any secret, and `restore` puts the
+ * endpoint's current secrets back at replay time. Built once per compiled endpoint.
  */
 export class SecretMasker {
-  private readonly needles: readonly string[];
+  private readonly secrets: readonly (string | undefined)[];
+  private readonly needles: readonly Needle[];
 
   constructor(secrets: readonly (string | null | undefined)[]) {
-    const set = new Set<string>();
-    for (const s of secrets) {
-      // Very short values would mask unrelated text; secrets that short are not secrets.
-      if (typeof s !== 'string' || s.length < 4) continue;
-      set.add(s);
-      set.add(encodeUriStrict(s));
-      set.add(JSON.stringify(s).slice(1, -1));
-    }
-    // Longest first so an encoded form is not half-masked by a shorter one.
-    this.needles = [...set].sort((a, b) => b.length - a.length);
+    // Very short values would match unrelated text; secrets that short are not secrets.
+    this.secrets = secrets.map((s) => (typeof s === 'string' && s.length >= 4 ? s : undefined));
+    const needles: Needle[] = [];
+    const seen = new Set<string>();
+    this.secrets.forEach((s, secret) => {
+      if (s === undefined) return;
+      FORMS.forEach((form, f) => {
+        const text = form(s);
+        if (!seen.has(text)) needles.push({ text, secret, form: f });
+        seen.add(text);
+      });
+    });
+    // Longest first so an encoded form is not half-replaced by a shorter one.
+    this.needles = needles.sort((a, b) => b.text.length - a.text.length);
   }
 
   get empty(): boolean {
@@ -29,9 +52,11 @@ export class SecretMasker {
   }
 
   mask(text: string): string {
-    let out = text;
-    for (const n of this.needles) if (out.includes(n)) out = out.split(n).join(MASK);
-    return out;
+    return this.replace(text, () => MASK);
+  }
+
+  tokenize(text: string): string {
+    return this.replace(text, (n) => token(n.secret, n.form));
   }
 
   maskHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
@@ -39,4 +64,37 @@ export class SecretMasker {
     for (const [k, v] of Object.entries(headers)) out[k] = SECRET_HEADER.test(k) ? MASK : this.mask(v);
     return out;
   }
+
+  tokenizeHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) {
+      const t = this.tokenize(v);
+      out[k] = SECRET_HEADER.test(k) && t === v ? OPAQUE : t;
+    }
+    return out;
+  }
+
+  /** Puts this endpoint's secrets back into a tokenized text. Throws when one is missing. */
+  restore(text: string): string {
+    if (!text.includes('\u0000')) return text;
+    if (text.includes(OPAQUE)) throw unrestorable();
+    return text.replace(TOKEN, (_m, s: string, f: string) => {
+      const secret = this.secrets[Number(s)];
+      const form = FORMS[Number(f)];
+      if (secret === undefined || form === undefined) throw unrestorable();
+      return form(secret);
+    });
+  }
+
+  private replace(text: string, by: (n: Needle) => string): string {
+    let out = text;
+    for (const n of this.needles) if (out.includes(n.text)) out = out.split(n.text).join(by(n));
+    return out;
+  }
+}
+
+function unrestorable(): ValidationError {
+  return new ValidationError('the recorded request needs secrets its endpoint no longer has (deleted or changed); it cannot be replayed', [
+    { path: 'endpoint', message: 'secrets unavailable for replay' },
+  ]);
 }

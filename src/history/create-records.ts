@@ -9,8 +9,8 @@ let sequence = 0;
 export interface NewRecord {
   readonly id: string;
   readonly data: RecordStatic;
-  /** The unmasked request, kept only when masking changed it, so replays send the real one. */
-  readonly realRequest: RenderedRequest | undefined;
+  /** The request with secrets as placeholders, kept only when masking changed it. */
+  readonly replayRequest: RenderedRequest | undefined;
   readonly nextAttemptMs: number;
 }
 
@@ -20,10 +20,10 @@ export function createRecords(ctx: HistoryContext, tx: ChainableCommander, recor
   const index: (string | number)[] = [];
   for (const r of records) {
     const key = ctx.keys.record(r.id);
-    if (r.realRequest === undefined) {
+    if (r.replayRequest === undefined) {
       tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs);
     } else {
-      tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs, F.realRequest, JSON.stringify(r.realRequest));
+      tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs, F.replayRequest, JSON.stringify(r.replayRequest));
     }
     tx.pexpire(key, ttl);
     index.push(indexScore(r.data.created_ms, sequence++), r.id);

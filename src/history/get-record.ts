@@ -7,9 +7,12 @@ export async function getRecord(ctx: HistoryContext, postbackId: string): Promis
   return recordFromHash(postbackId, hash);
 }
 
-/** The request to send again on replay: the unmasked one when masking changed it. */
+/**
+ * The request to send again on replay: the tokenized one when the original held secrets
+ * (restore them with the endpoint's `restoreRequest`), else the recorded one.
+ */
 export async function getReplayRequest(ctx: HistoryContext, postbackId: string): Promise<RenderedRequest | undefined> {
-  const [real, data] = await ctx.redis.hmget(ctx.keys.record(postbackId), F.realRequest, F.static);
+  const [real, data] = await ctx.redis.hmget(ctx.keys.record(postbackId), F.replayRequest, F.static);
   if (real) return JSON.parse(real) as RenderedRequest;
   if (!data) return undefined;
   return (JSON.parse(data) as { request: RenderedRequest }).request;

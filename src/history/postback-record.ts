@@ -44,7 +44,8 @@ export interface PostbackRecord extends RecordStatic {
 /** Hash field names of a record. Short, because every pending postback carries them. */
 export const F = {
   static: 'd',
-  realRequest: 'rr',
+  /** The request with secrets as placeholders, when masking changed it: what replay restores. */
+  replayRequest: 'rr',
   status: 's',
   count: 'c',
   http: 'h',

@@ -179,11 +179,13 @@ export class Producer {
     const items = sources.map((s) => {
       const endpoint = registry.find(s.endpointId);
       const id = newPostbackId(now);
+      // Secrets were stored as placeholders: put the endpoint's current ones back.
+      const request = endpoint ? endpoint.restoreRequest(s.request) : assertNoSecrets(s.request);
       return {
         id,
         endpoint,
         endpointId: s.endpointId,
-        request: s.request,
+        request,
         dedupeKey: undefined,
         record: {
           event_id: s.eventId,
@@ -193,7 +195,7 @@ export class Producer {
           advertiser_name: s.advertiserName,
           payout: s.payout,
           created_ms: now,
-          request: endpoint ? endpoint.maskRequest(s.request) : s.request,
+          request: endpoint ? endpoint.maskRequest(request) : request,
           replay_of: s.originalId,
         },
       };
@@ -274,7 +276,7 @@ export class Producer {
       records.push({
         id: item.id,
         data: item.record,
-        realRequest: masked === item.request ? undefined : item.request,
+        replayRequest: masked === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
         nextAttemptMs: now + delayMs,
       });
       const data: DeliveryJobData = {
@@ -328,6 +330,16 @@ export class Producer {
       throw new UnavailableError(`Redis unavailable: ${(err as Error).message}`);
     }
   }
+}
+
+function assertNoSecrets(request: RenderedRequest): RenderedRequest {
+  const text = `${request.url}${JSON.stringify(request.headers)}${request.body ?? ''}`;
+  if (text.includes('\u0000') || text.includes('\\u0000')) {
+    throw new ValidationError('the recorded request needs secrets of an endpoint that no longer exists; it cannot be replayed', [
+      { path: 'endpoint_id', message: 'endpoint not found' },
+    ]);
+  }
+  return request;
 }
 
 function fieldText(v: unknown): string | null {

@@ -1,44 +1,31 @@
 /**
  * Caps attempts in flight per origin within one worker process, so one slow or dead
- * publisher cannot occupy every slot of WORKER_CONCURRENCY. Waiting here consumes no
- * attempt: the attempt (and its deadline) starts only once a slot is free.
+ * publisher cannot occupy every slot of WORKER_CONCURRENCY. A job over the cap is not
+ * held in the process (that would still take a slot): the processor parks it back in
+ * BullMQ's delayed set for a short while, which consumes no attempt.
  */
 export class OriginLimiter {
   private readonly limit: number;
   private readonly inFlight = new Map<string, number>();
-  private readonly waiting = new Map<string, (() => void)[]>();
 
   constructor(limit: number) {
     this.limit = limit;
   }
 
-  async acquire(url: string): Promise<() => void> {
+  /** A release function when a slot is free, else undefined. */
+  tryAcquire(url: string): (() => void) | undefined {
     const origin = originOf(url);
     const count = this.inFlight.get(origin) ?? 0;
-    if (count < this.limit) {
-      this.inFlight.set(origin, count + 1);
-      return () => this.release(origin);
-    }
-    await new Promise<void>((resolve) => {
-      const queue = this.waiting.get(origin);
-      if (queue) queue.push(resolve);
-      else this.waiting.set(origin, [resolve]);
-    });
-    return () => this.release(origin);
-  }
-
-  private release(origin: string): void {
-    const queue = this.waiting.get(origin);
-    const next = queue?.shift();
-    if (next !== undefined) {
-      // Hand the slot straight to the next waiter; the count stays the same.
-      if (queue!.length === 0) this.waiting.delete(origin);
-      next();
-      return;
-    }
-    const count = (this.inFlight.get(origin) ?? 1) - 1;
-    if (count <= 0) this.inFlight.delete(origin);
-    else this.inFlight.set(origin, count);
+    if (count >= this.limit) return undefined;
+    this.inFlight.set(origin, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.inFlight.get(origin) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(origin);
+      else this.inFlight.set(origin, n);
+    };
   }
 }
 

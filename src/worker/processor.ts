@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import { compileSuccessRule, type SuccessRule } from '../endpoints/success-rule.js';
@@ -39,7 +39,10 @@ function statusClass(o: Outcome): string {
  * UnrecoverableError (final failure). History is written before BullMQ hears of it, so a
  * crash in between repeats the attempt rather than losing its record.
  */
-export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>) => Promise<void> {
+/** How long a job over its origin's cap waits before it is tried again (plus jitter). */
+const PARK_MS = 100;
+
+export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const inlineSigners = new Map<string, StandardWebhooksSigner>();
 
   const signerFor = async (data: DeliveryJobData): Promise<StandardWebhooksSigner | undefined> => {
@@ -73,15 +76,20 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     return rule;
   };
 
-  return async (job) => {
+  return async (job, token) => {
     const data = job.data;
     const n = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const schedule = data.sch ?? deps.defaultScheduleS;
     const timeoutMs = Math.min(data.to, deps.maxAttemptMs);
     const signer = await signerFor(data);
+    const release = deps.limiter.tryAcquire(data.rq.url);
+    if (release === undefined) {
+      // Over the origin's cap: back to the delayed set; attemptsMade is unchanged.
+      await job.moveToDelayed(Date.now() + PARK_MS + Math.floor(Math.random() * PARK_MS), token);
+      throw new DelayedError();
+    }
 
-    const release = await deps.limiter.acquire(data.rq.url);
     let result: AttemptResult;
     try {
       const headers = signer?.headers(data.id, data.rq.body ?? '', Math.floor(Date.now() / 1000));

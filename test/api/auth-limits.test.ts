@@ -51,6 +51,14 @@ describe('API auth and limits', () => {
     expect(await stack.runtime.queue.count()).toBe(0);
   });
 
+  it('takes invalid UTF-8 in a body as U+FFFD replacement characters, never a crash', async () => {
+    const body = Buffer.concat([Buffer.from('{"type":"conversion","endpoint_id":"ep","name":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"}')]);
+    const res = await fetch(`${stack.base}/v1/events`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(202);
+    const json = (await res.json()) as { events: { postbacks: string[] }[] };
+    expect(json.events[0]!.postbacks).toHaveLength(1);
+  });
+
   it('publishes an OpenAPI document listing every route the server has', async () => {
     const doc = await stack.get('/openapi.json', auth);
     expect(doc.json.openapi).toBe('3.1.0');

@@ -106,11 +106,29 @@ describe('endpoints API', () => {
       (await stack.post('/v1/endpoints/sec/test', {})).text,
       stack.logs.lines.join('\n'),
     ];
+    // The Redis record itself, every field: the replay copy holds placeholders, not secrets.
+    bodies.push(JSON.stringify(await stack.runtime.redis.hgetall(stack.runtime.keys.record(id))));
     for (const text of bodies) {
       expect(text).not.toContain(TOKEN);
       expect(text).not.toContain(SIGNING.slice(6));
       expect(text).not.toContain(AUTH_HEADER.slice(6));
     }
     expect(bodies[0]).toContain('***');
+
+    // Replay restores the endpoint's secrets: the receiver gets the real request again.
+    const before = receiver.requests.length;
+    const replay = await stack.post(`/v1/postbacks/${id}/replay`, {});
+    expect(replay.status).toBe(202);
+    await stack.waitFinal(replay.json.id);
+    const again = receiver.requests.slice(before).find((r) => r.url.includes('e=sec-1'))!;
+    expect(again.url).toBe(arrived.url);
+    expect(again.body).toBe(arrived.body);
+    expect(again.headers.authorization).toBe(AUTH_HEADER);
+
+    // With the endpoint gone its secrets are gone: replay is refused, not sent half-masked.
+    await stack.api.inject({ method: 'DELETE', url: '/v1/endpoints/sec' });
+    const orphan = await stack.post(`/v1/postbacks/${id}/replay`, {});
+    expect(orphan.status).toBe(400);
+    expect(orphan.json.error).toContain('cannot be replayed');
   });
 });

@@ -130,16 +130,16 @@ describe('history API', () => {
     expect(one.json.id).not.toBe(ok);
     const replayed = await stack.waitFinal(one.json.id);
     expect(replayed).toMatchObject({ status: 'delivered', replay_of: ok, event_id: 'r-3' });
-    expect(receiver.requests.at(-1)!.url).toBe('/a?e=r-3');
+    const replays = () => receiver.requests.slice(before).map((r) => r.url).filter((u) => u.includes('e=r-'));
+    expect(replays()).toEqual(['/a?e=r-3']);
     const api = await stack.get(`/v1/postbacks/${one.json.id}`);
     expect(api.json.replay_of).toBe(ok);
 
     const bulk = await stack.post('/v1/postbacks/replay', { status: 'failed', endpoint_id: 'ep-f', from: new Date(start).toISOString() });
     expect(bulk.status).toBe(202);
     expect(bulk.json).toEqual({ enqueued: 2 });
-    await receiver.waitFor(before + 3);
-    const sent = receiver.requests.slice(before).map((r) => r.url).sort();
-    expect(sent).toEqual(['/a?e=r-3', '/fail?e=r-1', '/fail?e=r-2']);
+    await expect.poll(() => replays().length, { timeout: 15_000 }).toBe(3);
+    expect(replays().sort()).toEqual(['/a?e=r-3', '/fail?e=r-1', '/fail?e=r-2']);
     const list = await stack.get(`/v1/postbacks?from=${start}&endpoint_id=ep-f`);
     expect(list.json.items.filter((i: { replay_of?: string }) => i.replay_of).map((i: { replay_of: string }) => i.replay_of).sort()).toEqual([f1, f2].sort());
     expect((await stack.post('/v1/postbacks/nope/replay', {})).status).toBe(404);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError } from '../../errors/base-error.js';
+import { NotFoundError, ValidationError } from '../../errors/base-error.js';
 import { csvHeader, csvRow } from '../../history/csv.js';
 import { getRecord, getReplayRequest } from '../../history/get-record.js';
 import { recordToApi, recordToListItem } from '../../history/postback-record.js';
@@ -72,13 +72,26 @@ export function postbackRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.post('/v1/postbacks/replay', async (request, reply) => {
     const { filter } = parseFilter((request.body ?? {}) as Record<string, unknown>);
     let enqueued = 0;
+    let unreplayable = 0;
     let chunk: PostbackSummary[] = [];
     const flush = async (): Promise<void> => {
       if (chunk.length === 0) return;
-      const sources = await Promise.all(chunk.map((r) => replaySource(r)));
-      const ok = sources.filter((s): s is ReplaySource => s !== undefined);
-      enqueued += (await runtime.producer.replay(ok)).length;
+      const sources = (await Promise.all(chunk.map((r) => replaySource(r)))).filter((s): s is ReplaySource => s !== undefined);
       chunk = [];
+      try {
+        enqueued += (await runtime.producer.replay(sources)).length;
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        // One record whose endpoint's secrets are gone: replay the rest one by one.
+        for (const source of sources) {
+          try {
+            enqueued += (await runtime.producer.replay([source])).length;
+          } catch (e) {
+            if (!(e instanceof ValidationError)) throw e;
+            unreplayable++;
+          }
+        }
+      }
     };
     const replaySource = async (r: PostbackSummary): Promise<ReplaySource | undefined> => {
       const real = await getReplayRequest(history, r.id);
@@ -101,7 +114,11 @@ export function postbackRoutes(app: FastifyInstance, runtime: Runtime): void {
       if (chunk.length >= REPLAY_CHUNK) await flush();
     }
     await flush();
-    return reply.code(202).send({ enqueued, ...(seen > MAX_BULK_REPLAY ? { truncated_at: MAX_BULK_REPLAY } : {}) });
+    return reply.code(202).send({
+      enqueued,
+      ...(unreplayable > 0 ? { unreplayable } : {}),
+      ...(seen > MAX_BULK_REPLAY ? { truncated_at: MAX_BULK_REPLAY } : {}),
+    });
   });
 }
 
