@@ -2,6 +2,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole = 'worker' | 'producer';
 
+/** How long a producer command may wait for Redis before the API answers 503. */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 5000;
+
 /**
  * One factory for every connection. Workers block and must retry forever
  * (`maxRetriesPerRequest: null`, as BullMQ requires); producers fail fast while Redis is
@@ -12,6 +15,9 @@ export function createRedis(url: string, role: RedisRole, name: string): Redis {
     connectionName: `postback:${name}`,
     maxRetriesPerRequest: role === 'worker' ? null : 1,
     enableOfflineQueue: role === 'worker',
+    // A producer must answer (503) rather than hang while Redis is unreachable; workers
+    // issue blocking commands and must not time out.
+    ...(role === 'producer' ? { commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS } : {}),
     retryStrategy: (times) => Math.min(200 * times, 2000),
     lazyConnect: false,
   };

@@ -113,7 +113,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.location !== undefined ? { location: outcome.location } : {}),
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
-    await recordAttempt(deps.history, data.id, record, status, nowMs, nextMs);
+    await recordWithRetry(() => recordAttempt(deps.history, data.id, record, status, nowMs, nextMs), deps.maxAttemptMs);
 
     const m = deps.metrics;
     m.attemptDuration.observe(durationMs / 1000);
@@ -132,4 +132,21 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     deps.logger.warn({ ...logFields, nextAttemptAt: nextMs }, 'attempt failed');
     throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);
   };
+}
+
+/**
+ * Redis may be briefly away (restart, failover) right after a request went out: keep
+ * trying to record for up to `budgetMs` rather than failing the job, which would count a
+ * sent postback as a failed attempt, or lose its final record.
+ */
+async function recordWithRetry(write: () => Promise<void>, budgetMs: number): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }

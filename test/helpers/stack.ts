@@ -67,7 +67,8 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
   const waitStatus = async (id: string, statuses: readonly string[], timeoutMs = 15_000): Promise<PostbackRecord> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = await getRecord(runtime.history, id);
+      // Redis may be restarting under a fault test: a failed read is just another poll.
+      const r = await getRecord(runtime.history, id).catch(() => undefined);
       if (r && statuses.includes(r.status)) return r;
       if (Date.now() > deadline) throw new Error(`postback ${id} did not reach ${statuses.join('/')} (now ${r?.status})`);
       await new Promise((res) => setTimeout(res, 20));

@@ -1,0 +1,82 @@
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, sendLoad, spawnWorker } from '../helpers/load.js';
+import { Receiver, respond } from '../helpers/receiver.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const CONCURRENCY = 20;
+
+/** At-least-once under worker faults: every event reaches a final state; duplicates stay within what was in flight. */
+describe('worker faults under load', () => {
+  let receiver: Receiver;
+  let stack: Stack;
+  let workerEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    receiver = new Receiver();
+    await receiver.start();
+    // Slow enough answers that a fault always finds attempts in flight.
+    receiver.responder = (_r, _i, res) => void setTimeout(() => respond(200)(res), 20);
+    stack = await startStack({ WORKER_LOCK_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000' }, { worker: false });
+    workerEnv = {
+      REDIS_URL: stack.config.redisUrl!,
+      QUEUE_PREFIX: stack.config.queuePrefix,
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+      PER_ORIGIN_CONCURRENCY: String(CONCURRENCY),
+      REQUEST_TIMEOUT_MS: '2000',
+      WORKER_LOCK_MS: '3000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    };
+    await stack.runtime.registry.upsert([{ id: 'load', url: `${receiver.base}/load?e={event_id}` }]);
+  });
+  afterAll(async () => {
+    await stack.close();
+    await receiver.stop();
+  });
+
+  it('a worker SIGKILLed mid-load: all delivered by the next worker, duplicates within the in-flight count', async () => {
+    const ids = await sendLoad(stack, 'load', 'kill', 400);
+    const first = spawnWorker(workerEnv);
+    await receiver.waitFor(100);
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    const second = spawnWorker(workerEnv);
+    try {
+      const result = await account(stack, ids, receiver, 'kill');
+      console.info('worker SIGKILL:', JSON.stringify(result));
+      expect(result).toMatchObject({ delivered: 400, failed: 0, distinctReceived: 400 });
+      expect(result.duplicates).toBeLessThanOrEqual(CONCURRENCY);
+    } finally {
+      second.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM during load: the worker exits cleanly, in-flight attempts finish, none half-recorded', async () => {
+    receiver.requests.length = 0;
+    const ids = await sendLoad(stack, 'load', 'term', 300);
+    const first = spawnWorker(workerEnv);
+    await receiver.waitFor(80);
+    first.kill('SIGTERM');
+    const [code] = (await once(first, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    // Whatever the first worker sent before it stopped is recorded: nothing in flight was abandoned.
+    const sentBefore = new Set(receiver.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('e')));
+    const second = spawnWorker(workerEnv);
+    try {
+      const result = await account(stack, ids, receiver, 'term');
+      console.info('worker SIGTERM:', JSON.stringify(result));
+      expect(result).toMatchObject({ delivered: 300, failed: 0, distinctReceived: 300 });
+      expect(result.duplicates).toBeLessThanOrEqual(CONCURRENCY);
+      expect(sentBefore.size).toBeGreaterThanOrEqual(80);
+      for (const id of ids) {
+        const hash = await stack.runtime.redis.hgetall(stack.runtime.keys.record(id));
+        const attempts = Object.keys(hash).filter((k) => /^a\d+$/.test(k));
+        expect(attempts.length).toBe(Number(hash.c));
+        expect(hash.s).toBe('delivered');
+      }
+    } finally {
+      second.kill('SIGKILL');
+    }
+  });
+});
