@@ -1,0 +1,236 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver, respond } from '../helpers/receiver.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+/** What the page's callbacks touch in the browser (the project compiles without the DOM lib). */
+interface BrowserGlobals {
+  readonly sessionStorage: { getItem(key: string): string | null };
+  readonly __xss?: number;
+}
+
+/**
+ * The Postback Explorer (GET /) in a real headless Debian chromium, against a real stack:
+ * API + worker on loopback, real Redis and BullMQ, deliveries to a real HTTP receiver.
+ */
+describe('Postback Explorer page', () => {
+  const KEY = 'k1';
+  const auth = { authorization: `Bearer ${KEY}` };
+  // Rendered as text, never as HTML: if it ever became markup, window.__xss would be set.
+  const HOSTILE_OFFER = '<img src=x onerror="window.__xss=1">';
+  let receiver: Receiver;
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    receiver = new Receiver();
+    await receiver.start();
+    receiver.responder = (r, _i, res) => (r.url.startsWith('/bad') ? respond(503, 'down')(res) : respond(200, 'OK')(res));
+    // Two attempts at most, 50 ms apart: a failing endpoint is final "failed" quickly.
+    stack = await startStack({ API_KEYS: KEY, RETRY_SCHEDULE: '0,0.05' });
+    await stack.runtime.registry.upsert([
+      { id: 'ep-ok', publisher_id: '7', url: `${receiver.base}/ok?click_id={external_id}&payout={payout}` },
+      { id: 'ep-bad', publisher_id: '8', url: `${receiver.base}/bad?e={event_id}` },
+    ]);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    // UTC in the page, so the test can write datetime-local values from ISO times.
+    context = await browser.newContext({ timezoneId: 'UTC', acceptDownloads: true, viewport: { width: 1360, height: 820 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|Uncaught/i.test(m.text())) pageErrors.push(m.text());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await receiver?.stop();
+  });
+
+  const rows = () => page.locator('[data-testid=row]');
+  const row = (eventId: string) => rows().filter({ has: page.locator('[data-col=event]', { hasText: eventId }) });
+  const cell = (eventId: string, col: string) => row(eventId).first().locator(`[data-col=${col}]`);
+  /** datetime-local value (the page runs in UTC) for an epoch ms. */
+  const local = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+
+  async function apply(): Promise<void> {
+    await page.click('#apply');
+    await expect.poll(() => page.locator('#summary').textContent()).not.toBe('Loading\u2026');
+  }
+
+  it('asks for the key, lists, filters, exports CSV, shows details, replays and tests an endpoint', async () => {
+    const fired = await stack.post(
+      '/v1/events',
+      {
+        events: [
+          { id: 'conv-ok', type: 'conversion', endpoint_id: 'ep-ok', cid: 'abc 123', payout: 0.5, offer_id: HOSTILE_OFFER },
+          { id: 'conv-bad', type: 'conversion', endpoint_id: 'ep-bad', payout: 1.25, offer_id: '77' },
+        ],
+      },
+      auth,
+    );
+    expect(fired.status).toBe(202);
+    const [okId, badId] = fired.json.events.map((e: { postbacks: string[] }) => e.postbacks[0]) as [string, string];
+    const [okRecord, badRecord] = await Promise.all([stack.waitFinal(okId), stack.waitFinal(badId)]);
+    expect(okRecord.status).toBe('delivered');
+    expect(badRecord.status).toBe('failed');
+    const createdMin = Math.min(okRecord.created_ms, badRecord.created_ms);
+
+    // The key prompt: a wrong key is refused (401) and asked for again; the right one is kept for the tab.
+    await page.goto(`${stack.base}/`);
+    await page.locator('#key-panel').waitFor({ state: 'visible' });
+    await page.fill('#key-input', 'wrong-key');
+    await page.click('#key-submit');
+    await page.locator('#key-error').waitFor({ state: 'visible' });
+    expect(await page.locator('#key-error').textContent()).toContain('401');
+    expect(await page.locator('#key-panel').isVisible()).toBe(true);
+    await page.fill('#key-input', KEY);
+    await page.click('#key-submit');
+    await expect.poll(() => rows().count()).toBe(2);
+    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('postback-explorer.api-key'))).toBe(KEY);
+    await page.locator('#key-panel').waitFor({ state: 'hidden' });
+
+    // The rows, newest first, with every column; hostile text shown as text.
+    expect(await cell('conv-ok', 'endpoint').textContent()).toBe('ep-ok');
+    expect(await cell('conv-ok', 'offer').textContent()).toBe(HOSTILE_OFFER);
+    expect(await cell('conv-ok', 'payout').textContent()).toBe('0.5');
+    expect(await cell('conv-ok', 'status').textContent()).toBe('delivered');
+    expect(await cell('conv-ok', 'attempts').textContent()).toBe('1');
+    expect(await cell('conv-ok', 'http').textContent()).toBe('200');
+    expect(await cell('conv-ok', 'time').textContent()).toBe(new Date(okRecord.created_ms).toISOString().slice(0, 19).replace('T', ' '));
+    expect(await cell('conv-bad', 'status').textContent()).toBe('failed');
+    expect(await cell('conv-bad', 'attempts').textContent()).toBe('2');
+    expect(await cell('conv-bad', 'http').textContent()).toBe('503');
+    expect(await page.locator('#postbacks img').count()).toBe(0);
+
+    // A date range before both postbacks excludes them...
+    await page.fill('#filter-from', local(createdMin - 2 * 3600_000));
+    await page.fill('#filter-to', local(createdMin - 3600_000));
+    await apply();
+    await expect.poll(() => rows().count()).toBe(0);
+    await page.locator('#empty').waitFor({ state: 'visible' });
+    // ...one around them includes them (to reaches into the future, for the replay below).
+    await page.fill('#filter-from', local(createdMin - 60_000));
+    await page.fill('#filter-to', local(Date.now() + 3600_000));
+    await apply();
+    await expect.poll(() => rows().count()).toBe(2);
+    // Status narrows further.
+    await page.selectOption('#filter-status', 'failed');
+    await apply();
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().getAttribute('data-id')).toBe(badId);
+
+    // Download CSV: the filtered view (failed only), fetched with the key and saved from a Blob.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+    expect(download.suggestedFilename()).toMatch(/^postbacks-.*\.csv$/);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const csvRows = parse(csv, { columns: true }) as Record<string, string>[];
+    expect(csvRows).toHaveLength(1);
+    expect(csvRows[0]).toMatchObject({ postback_id: badId, event_id: 'conv-bad', endpoint_id: 'ep-bad', status: 'failed', attempts: '2', http_status: '503' });
+
+    // Detail of the failed postback: both attempts and the exact request.
+    await page.selectOption('#filter-status', '');
+    await apply();
+    await expect.poll(() => rows().count()).toBe(2);
+    await cell('conv-bad', 'event').click();
+    await page.locator('#detail').waitFor({ state: 'visible' });
+    await expect.poll(() => page.locator('[data-testid=attempt-row]').count()).toBe(2);
+    expect(await page.locator('[data-testid=attempt-row] [data-col=status_code]').allTextContents()).toEqual(['503', '503']);
+    expect(await page.locator('[data-testid=attempt-row] [data-col=result]').allTextContents()).toEqual(['http_status', 'http_status']);
+    expect(await page.locator('#detail-request-method').textContent()).toBe('GET');
+    expect(await page.locator('#detail-request-url').textContent()).toBe(`${receiver.base}/bad?e=conv-bad`);
+
+    // Detail of the delivered one.
+    await cell('conv-ok', 'event').click();
+    await expect.poll(() => page.locator('#detail-id').textContent()).toBe(okId);
+    await expect.poll(() => page.locator('#detail-request-url').textContent()).toBe(`${receiver.base}/ok?click_id=abc%20123&payout=0.5`);
+    await expect.poll(() => page.locator('[data-testid=attempt-row]').count()).toBe(1);
+    expect(await page.locator('[data-testid=attempt-row] [data-col=status_code]').textContent()).toBe('200');
+    expect(await page.locator('[data-testid=attempt-row] [data-col=excerpt]').textContent()).toBe('OK');
+    expect(await page.locator('#detail-fields [data-field=offer_id]').textContent()).toBe(HOSTILE_OFFER);
+    if (process.env.EXPLORER_SCREENSHOT) await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT, fullPage: true });
+
+    // Replay: a NEW request arrives at the receiver, the page shows the new id and the list grows.
+    const before = receiver.requests.length;
+    await page.click('#replay');
+    await receiver.waitFor(before + 1);
+    expect(receiver.requests[before]!.url).toBe('/ok?click_id=abc%20123&payout=0.5');
+    await page.locator('#replay-new-id').waitFor({ state: 'visible' });
+    const newId = (await page.locator('#replay-new-id').textContent())!;
+    expect(newId).not.toBe(okId);
+    const replayed = await stack.get(`/v1/postbacks/${newId}`, auth);
+    expect(replayed.json).toMatchObject({ id: newId, replay_of: okId, event_id: 'conv-ok' });
+    await expect.poll(() => rows().count()).toBe(3);
+    expect(await rows().first().getAttribute('data-id')).toBe(newId);
+    expect(await rows().first().locator('.tag').textContent()).toBe('replay');
+
+    // Test endpoint: one synchronous request, its result shown.
+    const beforeTest = receiver.requests.length;
+    await page.click('#test-endpoint');
+    await expect.poll(() => page.locator('[data-testid=test-status]').textContent()).toBe('200');
+    expect(await page.locator('[data-testid=test-ok]').textContent()).toBe('ok');
+    await receiver.waitFor(beforeTest + 1);
+    expect(receiver.requests[beforeTest]!.url.startsWith('/ok?')).toBe(true);
+
+    // An API error ({"error", "details"}) lands in the visible message area.
+    expect(await stack.runtime.registry.remove('ep-ok')).toBe(true);
+    await page.click('#test-endpoint');
+    await page.locator('#message').waitFor({ state: 'visible' });
+    expect(await page.locator('#message-text').textContent()).toMatch(/^Error 404: .*ep-ok/);
+
+    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__xss)).toBeUndefined();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('lets an empty key through on an open server (no Authorization sent) and pages with Load more', async () => {
+    // No API_KEYS and no worker: postbacks stay queued.
+    const open = await startStack({}, { worker: false });
+    const ctx = await browser.newContext({ timezoneId: 'UTC' });
+    try {
+      await open.runtime.registry.upsert([{ id: 'ep-q', url: `${receiver.base}/q?e={event_id}` }]);
+      const events = Array.from({ length: 101 }, (_, i) => ({ id: `q-${i}`, type: 'lead', endpoint_id: 'ep-q' }));
+      expect((await open.post('/v1/events', { events })).status).toBe(202);
+      const p = await ctx.newPage();
+      p.setDefaultTimeout(10_000);
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      const authHeaders: (string | undefined)[] = [];
+      p.on('request', (r) => {
+        if (r.url().includes('/v1/')) authHeaders.push(r.headers()['authorization']);
+      });
+      await p.goto(`${open.base}/`);
+      await p.locator('#key-panel').waitFor({ state: 'visible' });
+      await p.click('#key-submit');
+      const list = p.locator('[data-testid=row]');
+      await expect.poll(() => list.count()).toBe(100);
+      expect(await p.locator('#key-panel').isVisible()).toBe(false);
+      expect(await list.first().locator('[data-col=status]').textContent()).toBe('queued');
+      await p.click('#load-more');
+      await expect.poll(() => list.count()).toBe(101);
+      await p.locator('#load-more').waitFor({ state: 'hidden' });
+      expect(new Set(await list.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { getAttribute(name: string): string | null }).getAttribute('data-id')))).size).toBe(101);
+      expect(authHeaders.length).toBeGreaterThan(0);
+      expect(authHeaders.every((h) => h === undefined)).toBe(true);
+      // A bad range is refused in the page, in the message area.
+      await p.fill('#filter-from', '2026-01-02T00:00:00');
+      await p.fill('#filter-to', '2026-01-01T00:00:00');
+      await p.click('#apply');
+      await p.locator('#message').waitFor({ state: 'visible' });
+      expect(await p.locator('#message-text').textContent()).toContain('"From" is after "To"');
+      expect(await list.count()).toBe(101);
+    } finally {
+      await ctx.close();
+      await open.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+});
