@@ -12,5 +12,8 @@ export function createDeliveryQueue(connection: Redis, keys: RedisKeys): Deliver
     prefix: keys.prefix,
     // Finished jobs are removed: the history is the record, Redis holds only what is pending.
     defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+    // BullMQ's event stream is for QueueEvents listeners, which this project has none of:
+    // keep it short so it costs little memory per pending postback.
+    streams: { events: { maxLen: 100 } },
   });
 }

@@ -3,17 +3,23 @@ import type { SigningConfig } from '../endpoints/schema.js';
 import type { SuccessSpec } from '../endpoints/success-rule.js';
 
 /**
- * What a delivery job carries (version 1): the rendered request (fixed at enqueue) and
- * the policy the worker needs, so an attempt reads nothing else from Redis. Fields equal
- * to the worker's defaults are omitted to keep pending postbacks small.
+ * What a delivery job carries (version 2): the rendered request (fixed at enqueue) and the
+ * policy the worker needs, so an attempt reads nothing else from Redis. Every pending
+ * postback holds one, so fields equal to a default are left out: the postback id is the
+ * BullMQ job id, GET / no headers / no body are implied.
  */
 export interface DeliveryJobData {
-  readonly v: 1;
-  /** Postback id (also the BullMQ job id). */
-  readonly id: string;
+  readonly v: 2;
   /** Endpoint id (the registry's, or the inline target's). */
   readonly ep: string;
-  readonly rq: RenderedRequest;
+  /** URL. */
+  readonly u: string;
+  /** Method, when not GET. */
+  readonly m?: 'POST';
+  /** Headers, when any. */
+  readonly h?: Readonly<Record<string, string>>;
+  /** Body, when any. */
+  readonly b?: string;
   /** Per-attempt deadline, ms. */
   readonly to: number;
   /** Retry schedule in seconds, when it differs from RETRY_SCHEDULE. */
@@ -27,3 +33,27 @@ export interface DeliveryJobData {
 }
 
 export const JOB_NAME = 'deliver';
+
+type Policy = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b'>;
+
+export function toJobData(request: RenderedRequest, policy: Policy): DeliveryJobData {
+  return {
+    v: 2,
+    u: request.url,
+    ...(request.method === 'POST' ? { m: 'POST' as const } : {}),
+    ...(hasKeys(request.headers) ? { h: request.headers } : {}),
+    ...(request.body !== null ? { b: request.body } : {}),
+    ...policy,
+  };
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+export function requestOf(data: DeliveryJobData): RenderedRequest {
+  return { method: data.m ?? 'GET', url: data.u, headers: data.h ?? NO_HEADERS, body: data.b ?? null };
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}

@@ -12,7 +12,7 @@ import type { HistoryContext } from '../history/history-context.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { DeliveryQueue } from './delivery-queue.js';
-import { JOB_NAME, type DeliveryJobData } from './job-data.js';
+import { JOB_NAME, toJobData, type DeliveryJobData } from './job-data.js';
 import { newPostbackId } from './postback-id.js';
 import { BACKOFF_TYPE } from './retry-policy.js';
 
@@ -242,7 +242,7 @@ export class Producer {
     for (const p of planned) if (p.dedupeKey === undefined) fresh.add(p);
     if (claiming.length === 0) return fresh;
     const pipe = this.deps.redis.pipeline();
-    for (const p of claiming) pipe.set(p.dedupeKey!, p.id, 'PX', this.deps.dedupeTtlMs, 'NX');
+    for (const p of claiming) pipe.set(p.dedupeKey!, '1', 'PX', this.deps.dedupeTtlMs, 'NX');
     const res = await pipe.exec();
     claiming.forEach((p, i) => {
       const [err, value] = res?.[i] ?? [new Error('no reply'), null];
@@ -279,11 +279,8 @@ export class Producer {
         replayRequest: masked === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
         nextAttemptMs: now + delayMs,
       });
-      const data: DeliveryJobData = {
-        v: 1,
-        id: item.id,
+      const data = toJobData(item.request, {
         ep: ep?.id ?? item.endpointId ?? 'inline',
-        rq: item.request,
         to: ep?.timeoutMs ?? this.deps.defaultTimeoutMs,
         ...(schedule !== defaultScheduleS && !sameSchedule(schedule, defaultScheduleS) ? { sch: schedule } : {}),
         ...(ep?.successSpec !== undefined ? { ok: ep.successSpec } : {}),
@@ -292,7 +289,7 @@ export class Producer {
             ? { sg: ep.definition.signing }
             : { ws: 1 as const }
           : {}),
-      };
+      });
       jobs.push({
         name: JOB_NAME,
         data,

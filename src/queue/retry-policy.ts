@@ -2,7 +2,7 @@ import type { BackoffStrategy } from 'bullmq';
 import type { DeliveryJobData } from './job-data.js';
 
 /** The backoff type name jobs ask for; the worker's strategy reads the schedule from data. */
-export const BACKOFF_TYPE = 'postback-schedule';
+export const BACKOFF_TYPE = 'schedule';
 
 /** Carried by the error of a failed attempt: a Retry-After that outlasts the schedule step. */
 export interface RetryHint {

@@ -20,6 +20,8 @@ export function createRedis(url: string, role: RedisRole, name: string): Redis {
     ...(role === 'producer' ? { commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS } : {}),
     retryStrategy: (times) => Math.min(200 * times, 2000),
     lazyConnect: false,
+    // No auto-pipelining: measured, it raised delivery latency p99 at 2000/s from ~25 to
+    // ~45 ms without raising throughput (bench/, docs/scaling.md).
   };
   return new Redis(url, options);
 }

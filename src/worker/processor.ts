@@ -10,7 +10,7 @@ import type { AttemptRecord } from '../history/postback-record.js';
 import { recordAttempt } from '../history/record-attempt.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeliveryJobData } from '../queue/job-data.js';
+import { requestOf, type DeliveryJobData } from '../queue/job-data.js';
 import { nextDelayMs } from '../queue/retry-policy.js';
 import { AttemptFailedError } from './attempt-errors.js';
 import type { OriginLimiter } from './origin-limiter.js';
@@ -83,7 +83,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     const schedule = data.sch ?? deps.defaultScheduleS;
     const timeoutMs = Math.min(data.to, deps.maxAttemptMs);
     const signer = await signerFor(data);
-    const release = deps.limiter.tryAcquire(data.rq.url);
+    const request = requestOf(data);
+    const postbackId = job.id as string;
+    const release = deps.limiter.tryAcquire(request.url);
     if (release === undefined) {
       // Over the origin's cap: back to the delayed set; attemptsMade is unchanged.
       await job.moveToDelayed(Date.now() + PARK_MS + Math.floor(Math.random() * PARK_MS), token);
@@ -92,8 +94,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
 
     let result: AttemptResult;
     try {
-      const headers = signer?.headers(data.id, data.rq.body ?? '', Math.floor(Date.now() / 1000));
-      result = await attempt(deps.dispatcher, data.rq, headers, timeoutMs, ruleFor(data));
+      const headers = signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
+      result = await attempt(deps.dispatcher, request, headers, timeoutMs, ruleFor(data));
     } finally {
       release();
     }
@@ -113,12 +115,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.location !== undefined ? { location: outcome.location } : {}),
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
-    await recordWithRetry(() => recordAttempt(deps.history, data.id, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
 
     const m = deps.metrics;
     m.attemptDuration.observe(durationMs / 1000);
     m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
-    const logFields = { postbackId: data.id, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
+    const logFields = { postbackId: postbackId, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
     if (outcome.ok) {
       m.finals.inc({ outcome: 'delivered' });
       deps.logger.info(logFields, 'postback delivered');

@@ -1,0 +1,32 @@
+// The publisher side of the benchmark: a keep-alive HTTP server answering 200 "OK".
+// Paths under /fail answer 500 to the first request of each distinct URL (retry-timer runs).
+import { createServer } from 'node:http';
+
+const port = Number(process.argv[2] ?? 0);
+const failedOnce = new Set();
+let count = 0;
+const server = createServer((req, res) => {
+  count++;
+  req.resume();
+  req.on('end', () => {
+    if (req.url.startsWith('/fail') && !failedOnce.has(req.url)) {
+      failedOnce.add(req.url);
+      res.writeHead(500);
+      res.end('fail');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('OK');
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`READY ${server.address().port}\n`);
+});
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});
+process.on('message', (m) => {
+  if (m === 'count') process.send?.({ count });
+});
