@@ -4,9 +4,13 @@ import { createServer } from 'node:http';
 
 const port = Number(process.argv[2] ?? 0);
 const failedOnce = new Set();
+// Request counts per event id (the `e` parameter), to count duplicate deliveries.
+const seen = new Map();
 let count = 0;
 const server = createServer((req, res) => {
   count++;
+  const e = /[?&]e=([^&]*)/.exec(req.url)?.[1];
+  if (e !== undefined) seen.set(e, (seen.get(e) ?? 0) + 1);
   req.resume();
   req.on('end', () => {
     if (req.url.startsWith('/fail') && !failedOnce.has(req.url)) {
@@ -29,4 +33,10 @@ process.on('SIGTERM', () => {
 });
 process.on('message', (m) => {
   if (m === 'count') process.send?.({ count });
+  else if (m?.prefix !== undefined) {
+    let total = 0;
+    let distinct = 0;
+    for (const [e, n] of seen) if (e.startsWith(m.prefix)) (total += n), distinct++;
+    process.send?.({ prefix: m.prefix, total, distinct });
+  }
 });

@@ -39,9 +39,6 @@ function statusClass(o: Outcome): string {
  * UnrecoverableError (final failure). History is written before BullMQ hears of it, so a
  * crash in between repeats the attempt rather than losing its record.
  */
-/** How long a job over its origin's cap waits before it is tried again (plus jitter). */
-const PARK_MS = 100;
-
 export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const inlineSigners = new Map<string, StandardWebhooksSigner>();
 
@@ -85,10 +82,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     const signer = await signerFor(data);
     const request = requestOf(data);
     const postbackId = job.id as string;
-    const release = deps.limiter.tryAcquire(request.url);
+    // Each start counts in attemptsStarted, each failed attempt in attemptsMade: a gap of more
+    // than one means this job was parked (or recovered from a dead worker) before.
+    const release = deps.limiter.tryAcquire(request.url, job.attemptsStarted - job.attemptsMade > 1);
     if (release === undefined) {
       // Over the origin's cap: back to the delayed set; attemptsMade is unchanged.
-      await job.moveToDelayed(Date.now() + PARK_MS + Math.floor(Math.random() * PARK_MS), token);
+      await job.moveToDelayed(Date.now() + deps.limiter.parkDelayMs(request.url), token);
       throw new DelayedError();
     }
 
@@ -96,10 +95,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     try {
       const headers = signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
       result = await attempt(deps.dispatcher, request, headers, timeoutMs, ruleFor(data));
-    } finally {
-      release();
+    } catch (err) {
+      release(0);
+      throw err;
     }
     const { outcome, startedMs, durationMs } = result;
+    release(durationMs);
     const nowMs = Date.now();
     const final = outcome.ok || outcome.permanent || n >= maxAttempts;
     const status = outcome.ok ? 'delivered' : final ? 'failed' : 'retrying';
