@@ -107,9 +107,9 @@ export const VARIABLES = [
   spec({ env: 'PER_ORIGIN_CONCURRENCY', key: 'perOriginConcurrency', default: undefined,
     parse: integer(1, 10000) as Parser<number>,
     description: 'Most attempts in flight to one origin per worker process. Default: a quarter of WORKER_CONCURRENCY, at least 1.' }),
-  spec({ env: 'DEDUPE_TTL_DAYS', key: 'dedupeTtlDays', default: '7', parse: positive(0.0001, 3650),
+  spec({ env: 'DEDUPE_TTL_DAYS', key: 'dedupeTtlDays', default: '7', parse: positive(0.00001, 3650),
     description: 'How long an event id blocks a second postback to the same endpoint.' }),
-  spec({ env: 'HISTORY_RETENTION_DAYS', key: 'historyRetentionDays', default: '30', parse: positive(0.0001, 3650),
+  spec({ env: 'HISTORY_RETENTION_DAYS', key: 'historyRetentionDays', default: '30', parse: positive(0.00001, 3650),
     description: 'How long postback records are kept.' }),
   spec({ env: 'QUEUE_PREFIX', key: 'queuePrefix', default: 'postback', parse: (raw, name) => {
       if (!/^[A-Za-z0-9_:{}.-]{1,64}$/.test(raw)) fail(name, raw, 'must be 1-64 chars of A-Za-z0-9_:{}.-');

@@ -304,7 +304,12 @@ export class Producer {
     const tx = redis.multi();
     createRecords(history, tx, records);
     try {
-      await this.guard(() => tx.exec());
+      await this.guard(async () => {
+        // A MULTI reports a failed command in its results, not by rejecting: check them.
+        const replies = await tx.exec();
+        const failed = replies?.find(([err]) => err !== null);
+        if (replies === null || failed) throw failed?.[0] ?? new Error('transaction aborted');
+      });
       await this.guard(() => queue.addBulk(jobs));
     } catch (err) {
       // Undo what we wrote so nothing is half-done; the caller gets 503 and may retry.

@@ -49,7 +49,7 @@ export class Runtime {
       requestTimeoutMs: config.requestTimeoutMs,
       retryScheduleS: config.retryScheduleS,
     });
-    this.history = { redis: this.redis, keys: this.keys, retentionMs: config.historyRetentionDays * DAY_MS };
+    this.history = { redis: this.redis, keys: this.keys, retentionMs: Math.round(config.historyRetentionDays * DAY_MS) };
     this.queue = createDeliveryQueue(this.redis, this.keys);
     this.queue.on('error', (err: Error) => logger.debug({ err: err.message }, 'queue error'));
     this.metrics = new Metrics();
