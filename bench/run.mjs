@@ -38,7 +38,7 @@ try {
     const r = await run('soak', 'bench/scenario-dispatcher.mjs', { MODE: 'soak', N: String(n) });
     const pct = (r.growth_after_warmup * 100).toFixed(1);
     console.log(`soak: ${r.deliveries} postbacks, worker RSS ${mb(r.rss_warm)} after warm-up -> ${mb(r.rss_end)} at the end (${pct}% growth; target < 20%)`);
-    writeFileSync('bench/soak-results.json', `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...r }, null, 2)}\n`);
+    writeFileSync('bench/soak-memory-results.json', `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...r }, null, 2)}\n`);
   } else {
     const a = await run('(a) limit: undici straight at the receiver', 'bench/scenario-limit.mjs', { N: String(N) });
     const b = await run('(b) BullMQ + fetch', 'bench/scenario-bullmq-fetch.mjs', { N: String(N) });

@@ -169,6 +169,6 @@ try {
   receiver.kill('SIGTERM');
   dead.kill('SIGTERM');
 }
-writeFileSync('bench/soak-results.json', `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync('bench/soak-faults-results.json', `${JSON.stringify(results, null, 2)}\n`);
 console.log(JSON.stringify(results, null, 2));
 process.exit(0);
