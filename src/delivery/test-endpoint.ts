@@ -3,7 +3,7 @@ import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
 import { GENERIC_SAMPLE_EVENT } from '../endpoints/presets/index.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { validateEvent } from '../events/validate-event.js';
-import { newPostbackId } from '../queue/postback-id.js';
+import { newPostbackId } from '../endpoints/postback-id.js';
 import { attempt } from './attempt.js';
 
 export interface EndpointTestResult {

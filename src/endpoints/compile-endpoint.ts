@@ -172,35 +172,17 @@ export class CompiledEndpoint {
 
   /** The request as history and the API may show it: secrets masked. */
   maskRequest(request: RenderedRequest): RenderedRequest {
-    if (this.masker.empty && !this.headers.some(([n]) => SECRET_HEADER.test(n))) return request;
-    return {
-      method: request.method,
-      url: this.masker.mask(request.url),
-      headers: this.masker.maskHeaders(request.headers),
-      body: request.body === null ? null : this.masker.mask(request.body),
-    };
+    return this.masker.maskRequest(request);
   }
 
   /** The request as history keeps it for replay: secrets swapped for placeholders. */
   tokenizeRequest(request: RenderedRequest): RenderedRequest {
-    return {
-      method: request.method,
-      url: this.masker.tokenize(request.url),
-      headers: this.masker.tokenizeHeaders(request.headers),
-      body: request.body === null ? null : this.masker.tokenize(request.body),
-    };
+    return this.masker.tokenizeRequest(request);
   }
 
   /** A tokenized request with this endpoint's current secrets put back (replay). */
   restoreRequest(request: RenderedRequest): RenderedRequest {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(request.headers)) headers[k] = this.masker.restore(v);
-    return {
-      method: request.method,
-      url: this.masker.restore(request.url),
-      headers,
-      body: request.body === null ? null : this.masker.restore(request.body),
-    };
+    return this.masker.restoreRequest(request);
   }
 
   /** The definition as the API shows it: every secret masked. */

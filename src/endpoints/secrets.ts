@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors/base-error.js';
 import { encodeUriStrict } from '../templates/encode.js';
+import type { RenderedRequest } from './rendered-request.js';
 
 /** Header names whose values are secrets (SPEC: named like token/key/secret/authorization). */
 export const SECRET_HEADER = /token|key|secret|authorization|password|cookie/i;
@@ -86,11 +87,39 @@ export class SecretMasker {
     });
   }
 
+  /** The request with secrets masked; the same object when there is nothing to mask. */
+  maskRequest(request: RenderedRequest): RenderedRequest {
+    if (this.empty && !Object.keys(request.headers).some((k) => SECRET_HEADER.test(k))) return request;
+    return mapRequest(request, (t) => this.mask(t), (h) => this.maskHeaders(h));
+  }
+
+  tokenizeRequest(request: RenderedRequest): RenderedRequest {
+    return mapRequest(request, (t) => this.tokenize(t), (h) => this.tokenizeHeaders(h));
+  }
+
+  restoreRequest(request: RenderedRequest): RenderedRequest {
+    const restore = (t: string): string => this.restore(t);
+    return mapRequest(request, restore, (h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, restore(v)])));
+  }
+
   private replace(text: string, by: (n: Needle) => string): string {
     let out = text;
     for (const n of this.needles) if (out.includes(n.text)) out = out.split(n.text).join(by(n));
     return out;
   }
+}
+
+function mapRequest(
+  request: RenderedRequest,
+  text: (t: string) => string,
+  headers: (h: Readonly<Record<string, string>>) => Record<string, string>,
+): RenderedRequest {
+  return {
+    method: request.method,
+    url: text(request.url),
+    headers: headers(request.headers),
+    body: request.body === null ? null : text(request.body),
+  };
 }
 
 function unrestorable(): ValidationError {

@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { JOB_NAME, toJobData, type DeliveryJobData } from './job-data.js';
-import { newPostbackId } from './postback-id.js';
+import { newPostbackId } from '../endpoints/postback-id.js';
 import { BACKOFF_TYPE } from './retry-policy.js';
 
 export interface ProduceResult {
