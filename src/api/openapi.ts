@@ -55,6 +55,7 @@ export const OPENAPI = {
     '/v1/events': {
       post: {
         summary: 'Enqueue one event or {"events": [...]} (at most 1000, 1 MiB); all or nothing',
+        parameters: [{ name: 'force', in: 'query', required: false, schema: { type: 'boolean' }, description: 'true: bypass dedupe' }],
         requestBody: { content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Event' }, { type: 'object', properties: { events: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/Event' } } } }] } } } },
         responses: { '202': { description: 'accepted: {"events": [{id, postbacks, duplicate, skipped}]}' }, ...errors, '413': { description: 'body over 1 MiB' }, '503': { description: 'Redis unavailable; nothing accepted' } },
       },

@@ -28,6 +28,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   registerSinkCommand(program, ctx);
   registerHistoryCommand(program, ctx);
   registerEndpointsCommand(program, ctx);
+  if (argv.length === 0) {
+    // No command is a usage error: show what there is.
+    process.stderr.write(program.helpInformation());
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;

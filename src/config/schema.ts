@@ -153,6 +153,15 @@ export function loadConfig(env: ConfigEnv): Config {
   const apiKeys = (out.apiKeys as string[] | undefined) ?? [];
   out.redisUrlDefaulted = out.redisUrl === undefined;
   if (out.host === undefined) out.host = apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1';
+  else if (apiKeys.length === 0 && !isLoopback(out.host as string)) {
+    // SPEC: without API_KEYS the API listens on loopback only; a wider HOST would open it keyless.
+    details.push({ path: 'HOST', message: `HOST=${describeValue(out.host)} without API_KEYS would serve the API to everyone: set API_KEYS, or a loopback HOST` });
+  }
+  const schedule = out.retryScheduleS as number[] | undefined;
+  const retentionDays = out.historyRetentionDays as number | undefined;
+  if (schedule !== undefined && retentionDays !== undefined && retentionDays * 86_400 <= schedule.reduce((a, b) => a + b, 0)) {
+    details.push({ path: 'HISTORY_RETENTION_DAYS', message: `HISTORY_RETENTION_DAYS=${retentionDays} is shorter than RETRY_SCHEDULE: records would expire before their last attempt` });
+  }
   if (out.perOriginConcurrency === undefined) {
     out.perOriginConcurrency = Math.max(1, Math.floor((out.workerConcurrency as number) / 4));
   }
@@ -173,3 +182,7 @@ export function loadConfig(env: ConfigEnv): Config {
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -12,6 +12,7 @@ export type ErrorClass =
   | 'tls'
   | 'blocked'
   | 'other'
+  | 'config'
   | 'http_status'
   | 'redirect'
   | 'body_mismatch';

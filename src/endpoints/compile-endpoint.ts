@@ -42,7 +42,13 @@ export class CompiledEndpoint {
   readonly successSpec: SuccessSpec | undefined;
   readonly success: SuccessRule;
   readonly masker: SecretMasker;
+  /** The secret values the masker looks for (inline targets pass them to the worker). */
+  readonly secrets: readonly string[];
   readonly webhookSigner: StandardWebhooksSigner | undefined;
+  /** An event's inline target, not a registered endpoint: the job carries what the worker needs. */
+  readonly inline: boolean;
+  /** Dedupe scope: the id, or for inline targets the id plus a digest of the target. */
+  readonly dedupeScope: string;
 
   private readonly syntax: MacroSyntax;
   private readonly url: CompiledTemplate;
@@ -59,7 +65,7 @@ export class CompiledEndpoint {
     | { readonly param: string; readonly over: 'url' | readonly CompiledTemplate[]; readonly separator: string; readonly plain: boolean; readonly secret: string; readonly fn: (s: string) => string }
     | undefined;
 
-  constructor(input: EndpointDefinition, defaults: EndpointDefaults) {
+  constructor(input: EndpointDefinition, defaults: EndpointDefaults, options: { inline?: boolean } = {}) {
     const preset = input.preset === undefined ? undefined : PRESETS.get(input.preset);
     if (input.preset !== undefined && preset === undefined) {
       throw configError(input.id, 'preset', `unknown preset ${JSON.stringify(input.preset)} (known: ${[...PRESETS.keys()].join(', ')})`);
@@ -70,6 +76,9 @@ export class CompiledEndpoint {
     this.id = def.id;
     this.publisherId = def.publisher_id;
     this.version = createHash('sha1').update(JSON.stringify(input)).digest('hex').slice(0, 12);
+    this.inline = options.inline === true;
+    // Two different inline targets must not dedupe each other's events.
+    this.dedupeScope = this.inline ? `${input.id}:${this.version}` : input.id;
     this.enabled = def.enabled ?? true;
     this.method = def.method ?? 'GET';
     this.syntax = def.macro_syntax ?? '{}';
@@ -92,8 +101,9 @@ export class CompiledEndpoint {
 
     // Preset params fill in only for a bare GET URL: a URL with its own macros is taken as complete.
     const params = input.params ?? (this.method === 'GET' && this.url.isStatic ? preset?.defaults.params : undefined) ?? {};
+    // A parameter's whole value is data: its literal text is encoded too (once, here).
     this.params = Object.entries(params).map(
-      ([name, value]) => [encodeUriStrict(name), this.template(String(value), `params.${name}`)] as const,
+      ([name, value]) => [encodeUriStrict(name), this.template(String(value), `params.${name}`, this.syntax, encodeUriStrict)] as const,
     );
     this.headers = Object.entries(def.headers ?? {}).map(
       ([name, value]) => [name.toLowerCase(), this.template(value, `headers.${name}`)] as const,
@@ -116,7 +126,8 @@ export class CompiledEndpoint {
       const plain = !signing.algorithm.startsWith('hmac-');
       this.hashSign = {
         param: encodeUriStrict(signing.param),
-        over: signing.over === 'url' ? 'url' : signing.over.map((f, i) => this.template(`{${f}}`, `signing.over[${i}]`)),
+        // Field names, not templates: always read in the {} dialect, whatever macro_syntax is.
+        over: signing.over === 'url' ? 'url' : signing.over.map((f, i) => this.template(`{${f}}`, `signing.over[${i}]`, '{}')),
         separator: signing.separator,
         plain,
         secret: signing.secret,
@@ -127,6 +138,7 @@ export class CompiledEndpoint {
     const secretHeaderValues = Object.entries(def.headers ?? {})
       .filter(([k]) => SECRET_HEADER.test(k))
       .map(([, v]) => v);
+    this.secrets = [this.securityToken, signing?.secret, ...secretHeaderValues].filter((v): v is string => typeof v === 'string' && v !== '');
     this.masker = new SecretMasker([this.securityToken, signing?.secret, ...secretHeaderValues]);
 
     this.checkUrlShape();
@@ -202,9 +214,9 @@ export class CompiledEndpoint {
     return h.fn(message);
   }
 
-  private template(source: string, field: string): CompiledTemplate {
+  private template(source: string, field: string, syntax: MacroSyntax = this.syntax, encodeLiterals?: (s: string) => string): CompiledTemplate {
     try {
-      return new CompiledTemplate(source, this.syntax);
+      return new CompiledTemplate(source, syntax, encodeLiterals);
     } catch (err) {
       if (err instanceof TemplateSyntaxError) throw configError(this.id, field, err.message);
       throw err;
@@ -253,10 +265,15 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** Parses and compiles raw endpoint input; errors carry paths under `prefix`. */
-export function compileEndpoint(input: unknown, defaults: EndpointDefaults, prefix = 'endpoint'): CompiledEndpoint {
+export function compileEndpoint(
+  input: unknown,
+  defaults: EndpointDefaults,
+  prefix = 'endpoint',
+  options: { inline?: boolean } = {},
+): CompiledEndpoint {
   const def = parseEndpointInput(input, prefix);
   try {
-    return new CompiledEndpoint(def, defaults);
+    return new CompiledEndpoint(def, defaults, options);
   } catch (err) {
     if (err instanceof EndpointConfigError) {
       const details = err.details.map((d) => ({ path: `${prefix}.${d.path}`, message: d.message }));

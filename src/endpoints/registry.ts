@@ -1,7 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.js';
 import { compileEndpoint, type CompiledEndpoint, type EndpointDefaults } from './compile-endpoint.js';
-import { EndpointNotFoundError } from './errors.js';
+import { EndpointConfigError, EndpointNotFoundError } from './errors.js';
+
+/** The endpoint id of every inline target (reserved: no registered endpoint may use it). */
+export const INLINE_ID = 'inline';
+const INLINE_CACHE_SIZE = 1000;
 
 interface Entry {
   readonly json: string;
@@ -23,6 +27,10 @@ export class EndpointRegistry {
   private rev: string | null | undefined;
   /** Definitions in Redis that no longer compile (e.g. written by another version). */
   readonly broken = new Map<string, Error>();
+  /** One refresh at a time: concurrent callers share it. */
+  private refreshing: Promise<void> | undefined;
+  /** Compiled inline targets by their JSON: `simulate --url` sends one target many times. */
+  private readonly inline = new Map<string, CompiledEndpoint>();
 
   constructor(redis: Redis, keys: RedisKeys, defaults: EndpointDefaults) {
     this.redis = redis;
@@ -35,9 +43,35 @@ export class EndpointRegistry {
     return compileEndpoint(input, this.defaults, prefix);
   }
 
+  /**
+   * An event's inline `target`, compiled (and cached) as endpoint `inline`: a target can
+   * never take a registered endpoint's id, and with it that endpoint's secrets.
+   */
+  compileInline(target: Readonly<Record<string, unknown>>, prefix: string): CompiledEndpoint {
+    const key = JSON.stringify(target);
+    let ep = this.inline.get(key);
+    if (ep === undefined) {
+      if (target.id !== undefined && target.id !== INLINE_ID) {
+        throw new EndpointConfigError(`${prefix}.id: an inline target has no id of its own`, [
+          { path: `${prefix}.id`, message: 'an inline target has no id (route to a registered endpoint with endpoint_id)' },
+        ]);
+      }
+      ep = compileEndpoint({ ...target, id: INLINE_ID }, this.defaults, prefix, { inline: true });
+      if (this.inline.size >= INLINE_CACHE_SIZE) this.inline.clear();
+      this.inline.set(key, ep);
+    }
+    return ep;
+  }
+
   /** Validates every definition first; stores all or none. */
   async upsert(inputs: readonly unknown[]): Promise<CompiledEndpoint[]> {
     const compiled = inputs.map((input, i) => this.compile(input, inputs.length === 1 ? 'endpoint' : `endpoints[${i}]`));
+    for (const [i, ep] of compiled.entries()) {
+      if (ep.id === INLINE_ID) {
+        const path = inputs.length === 1 ? 'endpoint.id' : `endpoints[${i}].id`;
+        throw new EndpointConfigError(`${path}: "${INLINE_ID}" is reserved for inline targets`, [{ path, message: `"${INLINE_ID}" is reserved for inline targets` }]);
+      }
+    }
     if (compiled.length === 0) return compiled;
     const tx = this.redis.multi();
     for (const ep of compiled) tx.hset(this.keys.endpoints, ep.id, JSON.stringify(ep.definition));
@@ -58,6 +92,15 @@ export class EndpointRegistry {
 
   /** Re-reads the hash when its revision changed (or always, with `force`). */
   async refresh(force = false): Promise<void> {
+    if (this.refreshing !== undefined && !force) return this.refreshing;
+    const run = this.doRefresh(force).finally(() => {
+      if (this.refreshing === run) this.refreshing = undefined;
+    });
+    this.refreshing = run;
+    return run;
+  }
+
+  private async doRefresh(force: boolean): Promise<void> {
     const rev = await this.redis.get(this.keys.endpointsRev);
     if (!force && rev === this.rev && this.rev !== undefined) return;
     const all = await this.redis.hgetall(this.keys.endpoints);

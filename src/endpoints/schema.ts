@@ -18,14 +18,14 @@ export const HASH_ALGORITHMS = ['md5', 'sha1', 'sha256', 'hmac-sha1', 'hmac-sha2
 const signingSchema = z.discriminatedUnion('scheme', [
   z.object({
     scheme: z.literal('standard-webhooks'),
-    secret: z.string().min(1).max(512),
+    secret: z.string().min(4).max(512),
   }),
   z.object({
     scheme: z.literal('hash'),
     algorithm: z.enum(HASH_ALGORITHMS),
     over: z.union([z.literal('url'), z.array(z.string().min(1).max(128)).min(1).max(50)]).default('url'),
     param: z.string().regex(/^[A-Za-z0-9._~-]{1,64}$/).default('hash'),
-    secret: z.string().max(512).default(''),
+    secret: z.union([z.literal(''), z.string().min(4).max(512)]).default(''),
     /** Joins listed fields (and the secret, last): "" by default, ":" for id:user:amount:secret. */
     separator: z.string().max(8).default(''),
   }),
@@ -58,7 +58,12 @@ export const endpointInputSchema = z
     method: z.enum(['GET', 'POST']).optional(),
     url: z.string().min(1).max(8192).optional(),
     body: jsonBody.nullable().optional(),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'must be a valid header name'), z.string().max(8192)).optional(),
+    headers: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'must be a valid header name'),
+        z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL'),
+      )
+      .optional(),
     params: z
       .record(z.string().min(1).max(128), z.union([z.string().max(4096), z.number(), z.boolean()]))
       .optional(),
@@ -66,7 +71,8 @@ export const endpointInputSchema = z
     states: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/)).max(100).optional(),
     allow_zero_payout: z.boolean().optional(),
     macro_syntax: macroSyntax.optional(),
-    security_token: z.string().max(512).nullable().optional(),
+    // At least 4 characters: shorter values could not be masked without masking everything.
+    security_token: z.string().min(4).max(512).nullable().optional(),
     signing: signingSchema.nullable().optional(),
     timeout_ms: z.number().int().min(1000).max(30000).optional(),
     retry_schedule: z.array(z.number().min(0).max(MAX_SCHEDULE_STEP_S)).min(1).max(MAX_SCHEDULE_ENTRIES).optional(),

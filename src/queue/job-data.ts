@@ -22,14 +22,19 @@ export interface DeliveryJobData {
   readonly b?: string;
   /** Per-attempt deadline, ms. */
   readonly to: number;
-  /** Retry schedule in seconds, when it differs from RETRY_SCHEDULE. */
-  readonly sch?: readonly number[];
+  /**
+   * Retry schedule in seconds. Always stored: producer and workers may run with different
+   * RETRY_SCHEDULE values (a rolling change), and `attempts` was set from this one.
+   */
+  readonly sch: readonly number[];
   /** Success rule, when not the default 2xx. */
   readonly ok?: SuccessSpec;
   /** Standard Webhooks signing: 1 = use the registry endpoint's signer. */
   readonly ws?: 1;
   /** Signing of an inline target, which has no registry entry. */
   readonly sg?: SigningConfig;
+  /** Secrets of an inline target, for masking response excerpts (the request holds them anyway). */
+  readonly sk?: readonly string[];
 }
 
 export const JOB_NAME = 'deliver';

@@ -158,7 +158,7 @@ export class Producer {
           }
           throw err;
         }
-        const dedupeKey = event.idGenerated || options.force ? undefined : this.deps.keys.dedupe(event.id, endpoint.id);
+        const dedupeKey = event.idGenerated || options.force ? undefined : this.deps.keys.dedupe(event.id, endpoint.dedupeScope);
         planned.push({ eventIndex: i, event, endpoint, id, request, dedupeKey });
       }
     });
@@ -223,7 +223,7 @@ export class Producer {
     }
     if (event.target !== undefined) {
       try {
-        return [registry.compile({ id: 'inline', ...event.target }, `${prefix}target`)];
+        return [registry.compileInline(event.target, `${prefix}target`)];
       } catch (err) {
         if (err instanceof ValidationError) {
           details.push(...err.details);
@@ -282,11 +282,12 @@ export class Producer {
       const data = toJobData(item.request, {
         ep: ep?.id ?? item.endpointId ?? 'inline',
         to: ep?.timeoutMs ?? this.deps.defaultTimeoutMs,
-        ...(schedule !== defaultScheduleS && !sameSchedule(schedule, defaultScheduleS) ? { sch: schedule } : {}),
+        sch: schedule,
+        ...(ep?.inline && ep.secrets.length > 0 ? { sk: ep.secrets } : {}),
         ...(ep?.successSpec !== undefined ? { ok: ep.successSpec } : {}),
         ...(ep?.webhookSigner !== undefined
-          ? ep.id === 'inline' && ep.definition.signing
-            ? { sg: ep.definition.signing }
+          ? ep.inline
+            ? { sg: ep.definition.signing! }
             : { ws: 1 as const }
           : {}),
       });
@@ -312,15 +313,25 @@ export class Producer {
       });
       await this.guard(() => queue.addBulk(jobs));
     } catch (err) {
-      // Undo what we wrote so nothing is half-done; the caller gets 503 and may retry.
+      // Undo what we wrote so nothing is half-done, except for jobs Redis did create (a
+      // timeout does not say whether addBulk ran): those keep their record and dedupe claim.
+      const created = await this.existingJobs(records.map((r) => r.id)).catch(() => new Set<string>());
+      const undoItems = items.filter((i) => !created.has(i.id));
       const undo = redis.multi();
-      deleteRecords(history, undo, records.map((r) => r.id));
-      const claimed = items.map((i) => i.dedupeKey).filter((k): k is string => k !== undefined);
+      deleteRecords(history, undo, undoItems.map((i) => i.id));
+      const claimed = undoItems.map((i) => i.dedupeKey).filter((k): k is string => k !== undefined);
       if (claimed.length > 0) undo.del(...claimed);
       await undo.exec().catch(() => undefined);
       throw err;
     }
     this.deps.metrics?.enqueued.inc({ replay: replay ? 'true' : 'false' }, items.length);
+  }
+
+  private async existingJobs(ids: readonly string[]): Promise<Set<string>> {
+    const pipe = this.deps.redis.pipeline();
+    for (const id of ids) pipe.exists(`${this.deps.queue.qualifiedName}:${id}`);
+    const res = (await pipe.exec()) ?? [];
+    return new Set(ids.filter((_, i) => res[i]?.[1] === 1));
   }
 
   /** Maps Redis connection failures to UnavailableError (503): nothing was accepted. */
@@ -348,6 +359,3 @@ function fieldText(v: unknown): string | null {
   return v === undefined || v === null ? null : String(v);
 }
 
-function sameSchedule(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}

@@ -34,7 +34,7 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
     api = buildApi(runtime);
     address = await api.listen({ port: config.port, host: config.host });
     if (config.apiKeys.length === 0) {
-      logger.warn({ host: config.host }, 'API_KEYS is unset: the API needs no key and listens on 127.0.0.1 only');
+      logger.warn({ host: config.host }, 'API_KEYS is unset: the API needs no key and listens on loopback only');
     }
     logger.info({ address }, 'API listening');
   }

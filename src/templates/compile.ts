@@ -24,9 +24,14 @@ export class CompiledTemplate {
   /** True when any macro skips encoding; the result must be re-validated as a URL. */
   readonly hasRaw: boolean;
 
-  constructor(source: string, syntax: MacroSyntax) {
-    this.source = source;
-    this.segments = parseTemplate(source, syntax);
+  /**
+   * `encodeLiterals` encodes the literal text once, at compile time: for templates whose
+   * whole output is a value (a query parameter), not a URL with structure of its own.
+   */
+  constructor(source: string, syntax: MacroSyntax, encodeLiterals?: Encoder) {
+    const parsed = parseTemplate(source, syntax);
+    this.segments = encodeLiterals === undefined ? parsed : parsed.map((s) => (typeof s === 'string' ? encodeLiterals(s) : s));
+    this.source = encodeLiterals === undefined ? source : this.segments.filter((s) => typeof s === 'string').join('');
     this.macros = this.segments.filter((s): s is MacroRef => typeof s !== 'string');
     const [only] = this.segments;
     this.singleMacro = this.segments.length === 1 && typeof only !== 'string' ? only : undefined;

@@ -1,9 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { EndpointRegistry } from '../endpoints/registry.js';
-import { compileSuccessRule, type SuccessRule } from '../endpoints/success-rule.js';
-import { StandardWebhooksSigner } from '../signing/standard-webhooks.js';
-import { attempt, type AttemptResult } from '../delivery/attempt.js';
+import { attempt } from '../delivery/attempt.js';
 import type { Outcome } from '../delivery/classify.js';
 import type { HistoryContext } from '../history/history-context.js';
 import type { AttemptRecord } from '../history/postback-record.js';
@@ -13,6 +11,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { requestOf, type DeliveryJobData } from '../queue/job-data.js';
 import { nextDelayMs } from '../queue/retry-policy.js';
 import { AttemptFailedError } from './attempt-errors.js';
+import { JobPolicies } from './job-policy.js';
 import type { OriginLimiter } from './origin-limiter.js';
 
 export interface ProcessorDeps {
@@ -27,7 +26,17 @@ export interface ProcessorDeps {
   readonly limiter: OriginLimiter;
 }
 
-const DEFAULT_RULE: SuccessRule = compileSuccessRule(undefined);
+/** The outcome of a job that asks for its endpoint's signer after the endpoint lost it. */
+const SIGNER_MISSING: Outcome = {
+  ok: false,
+  statusCode: 0,
+  errorClass: 'config',
+  phase: null,
+  permanent: true,
+  retryAfterMs: undefined,
+  location: undefined,
+  excerpt: '',
+};
 
 function statusClass(o: Outcome): string {
   return o.statusCode > 0 ? `${Math.floor(o.statusCode / 100)}xx` : (o.errorClass ?? 'other');
@@ -40,67 +49,39 @@ function statusClass(o: Outcome): string {
  * crash in between repeats the attempt rather than losing its record.
  */
 export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
-  const inlineSigners = new Map<string, StandardWebhooksSigner>();
-
-  const signerFor = async (data: DeliveryJobData): Promise<StandardWebhooksSigner | undefined> => {
-    if (data.sg?.scheme === 'standard-webhooks') {
-      let s = inlineSigners.get(data.sg.secret);
-      if (s === undefined) {
-        s = new StandardWebhooksSigner(data.sg.secret);
-        inlineSigners.set(data.sg.secret, s);
-      }
-      return s;
-    }
-    if (data.ws !== 1) return undefined;
-    let ep = deps.registry.find(data.ep);
-    if (ep?.webhookSigner === undefined) {
-      await deps.registry.refresh();
-      ep = deps.registry.find(data.ep);
-    }
-    return ep?.webhookSigner;
-  };
-
-  // Rules are small and few: compile each distinct one once.
-  const rules = new Map<string, SuccessRule>();
-  const ruleFor = (data: DeliveryJobData): SuccessRule => {
-    if (data.ok === undefined) return DEFAULT_RULE;
-    const key = JSON.stringify(data.ok);
-    let rule = rules.get(key);
-    if (rule === undefined) {
-      rule = compileSuccessRule(data.ok);
-      rules.set(key, rule);
-    }
-    return rule;
-  };
+  const policies = new JobPolicies(deps.registry);
 
   return async (job, token) => {
     const data = job.data;
+    const postbackId = job.id as string;
     const n = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const schedule = data.sch ?? deps.defaultScheduleS;
     const timeoutMs = Math.min(data.to, deps.maxAttemptMs);
-    const signer = await signerFor(data);
     const request = requestOf(data);
-    const postbackId = job.id as string;
-    // Each start counts in attemptsStarted, each failed attempt in attemptsMade: a gap of more
-    // than one means this job was parked (or recovered from a dead worker) before.
-    const release = deps.limiter.tryAcquire(request.url, job.attemptsStarted - job.attemptsMade > 1);
-    if (release === undefined) {
-      // Over the origin's cap: back to the delayed set; attemptsMade is unchanged.
-      await job.moveToDelayed(Date.now() + deps.limiter.parkDelayMs(request.url), token);
-      throw new DelayedError();
+    const policy = await policies.resolve(data);
+
+    let outcome: Outcome;
+    let startedMs = Date.now();
+    let durationMs = 0;
+    if (policy.signerMissing) {
+      // Sending unsigned what was meant to be signed would be worse than not sending.
+      outcome = SIGNER_MISSING;
+    } else {
+      const release = deps.limiter.tryAcquire(request.url);
+      if (release === undefined) {
+        // Over the origin's cap: back to the delayed set; attemptsMade is unchanged.
+        await job.moveToDelayed(Date.now() + deps.limiter.parkDelayMs(request.url), token);
+        throw new DelayedError();
+      }
+      try {
+        const headers = policy.signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
+        ({ outcome, startedMs, durationMs } = await attempt(deps.dispatcher, request, headers, timeoutMs, policy.rule));
+      } finally {
+        release(durationMs);
+      }
     }
 
-    let result: AttemptResult;
-    try {
-      const headers = signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
-      result = await attempt(deps.dispatcher, request, headers, timeoutMs, ruleFor(data));
-    } catch (err) {
-      release(0);
-      throw err;
-    }
-    const { outcome, startedMs, durationMs } = result;
-    release(durationMs);
     const nowMs = Date.now();
     const final = outcome.ok || outcome.permanent || n >= maxAttempts;
     const status = outcome.ok ? 'delivered' : final ? 'failed' : 'retrying';
@@ -112,8 +93,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       status_code: outcome.statusCode,
       error: outcome.errorClass,
       phase: outcome.phase,
-      response_excerpt: outcome.excerpt,
-      ...(outcome.location !== undefined ? { location: outcome.location } : {}),
+      // A receiver may echo what it was sent: mask the endpoint's secrets in what it said.
+      response_excerpt: policy.masker.empty ? outcome.excerpt : policy.masker.mask(outcome.excerpt),
+      ...(outcome.location !== undefined ? { location: policy.masker.mask(outcome.location) } : {}),
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
     await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
@@ -121,7 +103,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     const m = deps.metrics;
     m.attemptDuration.observe(durationMs / 1000);
     m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
-    const logFields = { postbackId: postbackId, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
+    const logFields = { postbackId, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
     if (outcome.ok) {
       m.finals.inc({ outcome: 'delivered' });
       deps.logger.info(logFields, 'postback delivered');
@@ -142,11 +124,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
  * trying to record for up to `budgetMs` rather than failing the job, which would count a
  * sent postback as a failed attempt, or lose its final record.
  */
-async function recordWithRetry(write: () => Promise<void>, budgetMs: number): Promise<void> {
+async function recordWithRetry(write: () => Promise<unknown>, budgetMs: number): Promise<void> {
   const deadline = Date.now() + budgetMs;
   for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
     try {
-      return await write();
+      await write();
+      return;
     } catch (err) {
       if (Date.now() + wait > deadline) throw err;
       await new Promise((r) => setTimeout(r, wait));

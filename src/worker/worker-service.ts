@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Agent } from 'undici';
+import { markFailedIfPending } from '../history/mark-failed.js';
 import { trimIndex } from '../history/trim-index.js';
 import type { DeliveryJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
@@ -43,10 +44,13 @@ export function startWorker(runtime: Runtime): WorkerService {
   );
   worker.on('error', (err: Error) => logger.error({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {
-    // Final failures are logged by the processor; this catches BullMQ's own (e.g. stalled too often).
-    if (job && !(err.name === 'UnrecoverableError' || err.name === 'AttemptFailedError')) {
-      logger.error({ postbackId: job.id, err: err.message }, 'job failed outside an attempt');
-    }
+    // The processor records its own outcomes. A job that BullMQ failed for good on its own
+    // (stalled too often, an error before any attempt, a record that could not be written)
+    // must not stay `queued` or `retrying` in history: mark it failed.
+    if (!job?.id || job.finishedOn === undefined) return;
+    if (err.name === 'UnrecoverableError') return;
+    logger.error({ postbackId: job.id, err: err.message }, 'job failed outside an attempt');
+    markFailedIfPending(runtime.history, job.id, 'other', Date.now()).catch(() => undefined);
   });
 
   const refresh = setInterval(() => {

@@ -41,6 +41,9 @@ describe('postback CLI', () => {
       expect(r.stdout).toContain(`postback ${cmd}`);
     }
     expect((await runCli(['bogus'], env)).code).toBe(2);
+    const bare = await runCli([], env);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Usage: postback');
     expect((await runCli(['history', '--bogus'], env)).code).toBe(2);
     expect((await runCli(['replay'], env)).code).toBe(2);
   });
@@ -102,6 +105,15 @@ describe('postback CLI', () => {
     expect(await stack.runtime.redis.zcard(stack.runtime.keys.index)).toBe(before);
   });
 
+  it('replay: an unknown endpoint on a later line stops the run before the first line is sent', async () => {
+    const before = await stack.runtime.redis.zcard(stack.runtime.keys.index);
+    const nd = file('route.ndjson', '{"id":"rt-1","type":"conversion","endpoint_id":"cli-ep"}\n{"id":"rt-2","type":"conversion","endpoint_id":"no-such-ep"}\n');
+    const r = await runCli(['replay', nd, '--rate', '1'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${nd}:2: endpoint_id unknown endpoint "no-such-ep"`);
+    expect(await stack.runtime.redis.zcard(stack.runtime.keys.index)).toBe(before);
+  });
+
   it('replay --dry-run prints each rendered request and sends nothing', async () => {
     const before = await stack.runtime.redis.zcard(stack.runtime.keys.index);
     const nd = file('dry.ndjson', '{"id":"dry-1","type":"conversion","payout":7}\n{"id":"dry-2","type":"conversion"}\n');
@@ -155,7 +167,9 @@ describe('postback CLI', () => {
     const c = await runCli(['history', '--event', 'csv-1', '--csv'], env);
     const csv = parse(c.stdout, { columns: true }) as Record<string, string>[];
     expect(csv[0]).toMatchObject({ event_id: 'csv-1', status: 'delivered' });
-    expect((await runCli(['history', '--status', 'lost'], env)).stderr).toContain('"lost"');
+    const lost = await runCli(['history', '--status', 'lost'], env);
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).toContain('"lost"');
   });
 
   it('endpoints: list, show (masked) and test', async () => {

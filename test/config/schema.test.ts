@@ -33,6 +33,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '10000', WORKER_LOCK_MS: '10500' })).toThrow(/WORKER_LOCK_MS/);
   });
 
+  it('refuses a non-loopback HOST without API_KEYS, and a retention shorter than the schedule', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST="0.0.0.0" without API_KEYS/);
+    expect(loadConfig({ HOST: '127.0.0.2' }).host).toBe('127.0.0.2');
+    expect(loadConfig({ HOST: '0.0.0.0', API_KEYS: 'k' }).host).toBe('0.0.0.0');
+    expect(() => loadConfig({ HISTORY_RETENTION_DAYS: '0.001' })).toThrow(/HISTORY_RETENTION_DAYS/);
+    expect(loadConfig({ HISTORY_RETENTION_DAYS: '0.001', RETRY_SCHEDULE: '0,1' }).historyRetentionDays).toBe(0.001);
+  });
+
   it('documents every variable', () => {
     for (const v of VARIABLES) expect(v.description.length).toBeGreaterThan(10);
   });

@@ -198,10 +198,10 @@ describe('seed network conformance', () => {
 
   it('hash signing, recomputed independently: HMAC-SHA1 of the URL as sent, and md5 of id:user:amount:secret', async () => {
     await stack.runtime.registry.upsert([
-      { id: 'h-url', url: `${receiver.base}/h1?id={event_id}&amount={payout}`, signing: { scheme: 'hash', algorithm: 'hmac-sha1', over: 'url', param: 'hash', secret: 'k3y' } },
+      { id: 'h-url', url: `${receiver.base}/h1?id={event_id}&amount={payout}`, signing: { scheme: 'hash', algorithm: 'hmac-sha1', over: 'url', param: 'hash', secret: 'k3y5' } },
       { id: 'h-fields', url: `${receiver.base}/h2?id={event_id}&user={payload.user_id}&amount={payout}`,
         signing: { scheme: 'hash', algorithm: 'md5', over: ['event_id', 'payload.user_id', 'payout'], separator: ':', param: 'sig', secret: 'S3cret' } },
-      { id: 'h-sha256', url: `${receiver.base}/h3?id={event_id}`, signing: { scheme: 'hash', algorithm: 'sha256', over: 'url', param: 'h', secret: 'zz' } },
+      { id: 'h-sha256', url: `${receiver.base}/h3?id={event_id}`, signing: { scheme: 'hash', algorithm: 'sha256', over: 'url', param: 'h', secret: 'zzzz' } },
     ]);
     const ev = { type: 'conversion', payout: 2.5, payload: { user_id: 'u-9' } };
     await fire([
@@ -212,11 +212,11 @@ describe('seed network conformance', () => {
     const byPath = (p: string) => receiver.requests.find((r) => r.url.startsWith(p))!.url;
     const h1 = byPath('/h1');
     const [signed1, hash1] = h1.split('&hash=') as [string, string];
-    expect(hash1).toBe(createHmac('sha1', 'k3y').update(`${receiver.base}${signed1}`).digest('hex'));
+    expect(hash1).toBe(createHmac('sha1', 'k3y5').update(`${receiver.base}${signed1}`).digest('hex'));
     const h2 = new URL(byPath('/h2'), 'http://x').searchParams;
     expect(h2.get('sig')).toBe(createHash('md5').update('e2:u-9:2.5:S3cret').digest('hex'));
     const [signed3, hash3] = byPath('/h3').split('&h=') as [string, string];
-    expect(hash3).toBe(createHash('sha256').update(`${receiver.base}${signed3}zz`).digest('hex'));
+    expect(hash3).toBe(createHash('sha256').update(`${receiver.base}${signed3}zzzz`).digest('hex'));
   });
 
   it('success rules: body_contains rejects a 200 without it', async () => {

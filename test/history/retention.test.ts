@@ -11,7 +11,7 @@ describe('history retention', () => {
     receiver = new Receiver();
     await receiver.start();
     // 0.00002 days = 1.728 s
-    stack = await startStack({ HISTORY_RETENTION_DAYS: '0.00002' });
+    stack = await startStack({ HISTORY_RETENTION_DAYS: '0.00002', RETRY_SCHEDULE: '0' });
     await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/r` }]);
   });
   afterAll(async () => {

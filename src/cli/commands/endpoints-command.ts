@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { testEndpoint } from '../../delivery/test-endpoint.js';
 import type { CliContext } from '../cli-context.js';
 import { table } from '../output.js';
+import { UsageError } from '../cli-error.js';
 
 export function registerEndpointsCommand(program: Command, ctx: CliContext): void {
   const endpoints = program.command('endpoints').description('list, show and test endpoints (secrets masked)');
@@ -36,7 +37,12 @@ export function registerEndpointsCommand(program: Command, ctx: CliContext): voi
     .option('--event <json>', 'the event to send instead of the sample')
     .action(async (id: string, opts: { event?: string }) => {
       await ctx.withRuntime(async (runtime) => {
-        const event = opts.event === undefined ? undefined : (JSON.parse(opts.event) as unknown);
+        let event: unknown;
+        try {
+          event = opts.event === undefined ? undefined : (JSON.parse(opts.event) as unknown);
+        } catch {
+          throw new UsageError(`--event must be a JSON object, got ${JSON.stringify(opts.event)}`);
+        }
         const result = await testEndpoint(runtime.registry.get(id), runtime.deliveryAgent(), event);
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         if (!result.ok) process.exitCode = 1;

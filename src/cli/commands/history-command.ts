@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { csvHeader, csvRow } from '../../history/csv.js';
 import { recordToListItem } from '../../history/postback-record.js';
 import { iteratePostbacks, parseFilter, queryPostbacks, type PostbackSummary } from '../../history/query-postbacks.js';
+import { ValidationError } from '../../errors/base-error.js';
 import type { CliContext } from '../cli-context.js';
+import { UsageError } from '../cli-error.js';
 import { table } from '../output.js';
 
 interface HistoryOptions {
@@ -31,10 +33,18 @@ export function registerHistoryCommand(program: Command, ctx: CliContext): void 
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with the columns of GET /v1/postbacks.csv')
     .action(async (opts: HistoryOptions) => {
-      const { filter, limit } = parseFilter({
-        from: opts.from, to: opts.to, status: opts.status, endpoint_id: opts.endpoint,
-        publisher_id: opts.publisher, event_id: opts.event, limit: opts.limit,
-      });
+      let parsed: ReturnType<typeof parseFilter>;
+      try {
+        parsed = parseFilter({
+          from: opts.from, to: opts.to, status: opts.status, endpoint_id: opts.endpoint,
+          publisher_id: opts.publisher, event_id: opts.event, limit: opts.limit,
+        });
+      } catch (err) {
+        // A bad flag value is a usage error (exit 2), not a failure.
+        if (err instanceof ValidationError) throw new UsageError(err.message);
+        throw err;
+      }
+      const { filter, limit } = parsed;
       await ctx.withRuntime(async (runtime) => {
         if (opts.csv) {
           process.stdout.write(csvHeader());

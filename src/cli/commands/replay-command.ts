@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ValidationError } from '../../errors/base-error.js';
 import { checkEvent } from '../../events/validate-event.js';
 import { waitFinal } from '../../history/wait-final.js';
 import type { CliContext } from '../cli-context.js';
@@ -62,8 +63,23 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
         return;
       }
       await ctx.withRuntime(async (runtime) => {
+        // Route and render every row before sending any: an unknown endpoint or a bad target
+        // on the last line stops the run before the first line is sent.
+        let planned: Awaited<ReturnType<typeof runtime.producer.dryRun>>;
+        try {
+          planned = await runtime.producer.dryRun(rows.map((r) => r.raw));
+        } catch (err) {
+          if (!(err instanceof ValidationError)) throw err;
+          for (const d of err.details) {
+            const m = /^events\[(\d+)\]\.?(.*)$/.exec(d.path);
+            const line = m ? rows[Number(m[1])]?.line : undefined;
+            process.stderr.write(`${file}:${line ?? '?'}: ${m ? m[2] : d.path} ${d.message}\n`);
+          }
+          process.stderr.write(`postback: ${err.details.length} bad row(s) in ${file}; nothing was sent\n`);
+          process.exitCode = 1;
+          return;
+        }
         if (opts.dryRun) {
-          const planned = await runtime.producer.dryRun(rows.map((r) => r.raw));
           for (const p of planned) process.stdout.write(`${JSON.stringify(p)}\n`);
           process.stderr.write(`dry run: ${rows.length} event(s), ${planned.length} postback(s), nothing sent\n`);
           return;
