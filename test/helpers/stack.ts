@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { Receiver } from './receiver.js';
 import { loadConfig, type Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { buildApi } from '../../src/api/server.js';
@@ -106,4 +107,29 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
       await runtime.close();
     },
   };
+}
+
+export interface StackContext {
+  readonly stack: Stack;
+  readonly receiver: Receiver;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks for a describe block: a real receiver on loopback and
+ * a stack (`env` as in startStack), then `setup` (e.g. upserting endpoints that point at
+ * the receiver). Read `ctx.stack` and `ctx.receiver` inside tests.
+ */
+export function useStack(env: Record<string, string> = {}, setup?: (ctx: StackContext) => Promise<unknown>): StackContext {
+  const ctx = {} as { stack: Stack; receiver: Receiver };
+  beforeAll(async () => {
+    ctx.receiver = new Receiver();
+    await ctx.receiver.start();
+    ctx.stack = await startStack(env);
+    await setup?.(ctx);
+  });
+  afterAll(async () => {
+    await ctx.stack?.close();
+    await ctx.receiver?.stop();
+  });
+  return ctx;
 }
