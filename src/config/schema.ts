@@ -95,7 +95,7 @@ export const VARIABLES = [
     description: 'JSON file of endpoints upserted at start. Default config/endpoints.json when present.' }),
   spec({ env: 'RETRY_SCHEDULE', key: 'retryScheduleS', default: '0,60,90,120,150',
     parse: (raw, name) => parseRetrySchedule(raw, name),
-    description: 'Seconds before each attempt (attempt 1 first); 1 to 20 entries, fractions allowed.' }),
+    description: 'Seconds before each attempt (attempt 1 first); 1 to 20 entries, fractions allowed. The enqueuing process stores it with each postback.' }),
   spec({ env: 'REQUEST_TIMEOUT_MS', key: 'requestTimeoutMs', default: '10000', parse: integer(100, 30000),
     description: 'Default overall deadline of one attempt (endpoints may set 1000-30000).' }),
   spec({ env: 'WORKER_CONCURRENCY', key: 'workerConcurrency', default: '100', parse: integer(1, 10000),
