@@ -3,13 +3,9 @@ import type { FieldValue, PostbackEvent } from '../events/event.js';
 import type { MacroSource } from '../templates/compile.js';
 import type { MacroRef } from '../templates/parse.js';
 
-/** Built-in macros; they win over event fields of the same name. */
-export const BUILTIN_MACROS = [
-  'postback_id', 'event_id', 'timestamp', 'unix', 'unix_ms', 'security_token', 'rand',
-] as const;
-
 /**
- * The values one postback's templates see: built-ins, then the preset's derived values,
+ * The values one postback's templates see: built-ins (postback_id, event_id, timestamp,
+ * unix, unix_ms, security_token, rand; they win over event fields), then the preset's derived values,
  * then the event's top-level fields, then payload (`payload.a.b`, or a bare payload key).
  */
 export class PostbackValues implements MacroSource {

@@ -10,8 +10,6 @@ export interface SuccessRule {
   readonly bodyContains: string | undefined;
 }
 
-export const DEFAULT_SUCCESS: SuccessSpec = Object.freeze({ status: ['2xx'] });
-
 export function compileSuccessRule(spec: SuccessSpec | undefined): SuccessRule {
   const codes = new Set<number>();
   const classes = new Set<number>();

@@ -9,6 +9,8 @@ import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { UnavailableError, ValidationError, type ErrorDetail } from '../errors/base-error.js';
 import { createRecords, deleteRecords, type NewRecord } from '../history/create-records.js';
 import type { HistoryContext } from '../history/history-context.js';
+import type { RecordStatic } from '../history/postback-record.js';
+import { SecretMasker } from '../endpoints/secrets.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { DeliveryQueue } from './delivery-queue.js';
@@ -35,6 +37,20 @@ export interface ProducerDeps {
   readonly metrics?: Metrics | undefined;
 }
 
+/** One postback about to be written: its record and job. */
+interface EnqueueItem {
+  readonly id: string;
+  /** Undefined when replaying a postback whose endpoint is gone (defaults apply). */
+  readonly endpoint: CompiledEndpoint | undefined;
+  readonly endpointId?: string;
+  readonly request: RenderedRequest;
+  readonly dedupeKey: string | undefined;
+  readonly record: NewRecord['data'];
+}
+
+/** Restores nothing: a recorded request with placeholders and no endpoint to fill them fails. */
+const NO_SECRETS = new SecretMasker([]);
+
 interface Planned {
   readonly eventIndex: number;
   readonly event: PostbackEvent;
@@ -44,16 +60,15 @@ interface Planned {
   dedupeKey: string | undefined;
 }
 
+/** A recorded postback to send again: its record (or list row) and its replayable request. */
 export interface ReplaySource {
-  readonly originalId: string;
-  readonly eventId: string;
-  readonly endpointId: string;
-  readonly publisherId: string | null;
-  readonly offerId: string | null;
-  readonly advertiserName: string | null;
-  readonly payout: number | null;
+  readonly original: RecordStatic & { readonly id: string };
+  /** As history keeps it for replay: secrets as placeholders. */
   readonly request: RenderedRequest;
 }
+
+/** Per source, in order: the new postback id, or why it cannot be replayed. */
+export type ReplayResult = { readonly id: string } | { readonly error: ValidationError };
 
 /**
  * The producer: validates events, fans them out to endpoints, drops duplicates, renders
@@ -70,8 +85,8 @@ export class Producer {
 
   /** Raw input from the API, CLI or a library caller. Throws ValidationError (400) or UnavailableError (503). */
   async produce(raws: readonly unknown[], options: { force?: boolean; batch?: boolean } = {}): Promise<ProduceResult[]> {
-    const events = validateEvents(raws, { batch: options.batch ?? raws.length !== 1 });
-    return this.produceEvents(events, { ...options, batch: options.batch ?? raws.length !== 1 });
+    const batch = options.batch ?? raws.length !== 1;
+    return this.produceEvents(validateEvents(raws, { batch }), { ...options, batch });
   }
 
   async produceEvents(events: readonly PostbackEvent[], options: { force?: boolean; batch?: boolean } = {}): Promise<ProduceResult[]> {
@@ -170,38 +185,48 @@ export class Producer {
 
   /**
    * Sends recorded requests again as new postbacks (bypassing dedupe on purpose), each
-   * linked to its original. Returns the new ids in order.
+   * linked to its original, with the endpoint's current secrets put back. A source whose
+   * secrets are gone (endpoint deleted or changed) is not sent: its result is the error.
    */
-  async replay(sources: readonly ReplaySource[]): Promise<string[]> {
+  async replay(sources: readonly ReplaySource[]): Promise<ReplayResult[]> {
     const { registry } = this.deps;
     await this.guard(() => registry.refresh());
     const now = Date.now();
-    const items = sources.map((s) => {
-      const endpoint = registry.find(s.endpointId);
+    const results: ReplayResult[] = [];
+    const items: EnqueueItem[] = [];
+    for (const { original, request: recorded } of sources) {
+      const endpoint = registry.find(original.endpoint_id);
+      let request: RenderedRequest;
+      try {
+        request = (endpoint?.masker ?? NO_SECRETS).restoreRequest(recorded);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        results.push({ error: err });
+        continue;
+      }
       const id = newPostbackId(now);
-      // Secrets were stored as placeholders: put the endpoint's current ones back.
-      const request = endpoint ? endpoint.restoreRequest(s.request) : assertNoSecrets(s.request);
-      return {
+      results.push({ id });
+      items.push({
         id,
         endpoint,
-        endpointId: s.endpointId,
+        endpointId: original.endpoint_id,
         request,
         dedupeKey: undefined,
         record: {
-          event_id: s.eventId,
-          endpoint_id: s.endpointId,
-          publisher_id: s.publisherId,
-          offer_id: s.offerId,
-          advertiser_name: s.advertiserName,
-          payout: s.payout,
+          event_id: original.event_id,
+          endpoint_id: original.endpoint_id,
+          publisher_id: original.publisher_id,
+          offer_id: original.offer_id,
+          advertiser_name: original.advertiser_name,
+          payout: original.payout,
           created_ms: now,
           request: endpoint ? endpoint.maskRequest(request) : request,
-          replay_of: s.originalId,
+          replay_of: original.id,
         },
-      };
-    });
+      });
+    }
     await this.enqueue(items, now, true);
-    return items.map((i) => i.id);
+    return results;
   }
 
   private route(event: PostbackEvent, prefix: string, details: ErrorDetail[]): readonly CompiledEndpoint[] {
@@ -253,14 +278,7 @@ export class Producer {
   }
 
   private async enqueue(
-    items: readonly {
-      id: string;
-      endpoint: CompiledEndpoint | undefined;
-      endpointId?: string;
-      request: RenderedRequest;
-      dedupeKey: string | undefined;
-      record: NewRecord['data'];
-    }[],
+    items: readonly EnqueueItem[],
     now: number,
     replay: boolean,
   ): Promise<void> {
@@ -343,16 +361,6 @@ export class Producer {
       throw new UnavailableError(`Redis unavailable: ${(err as Error).message}`);
     }
   }
-}
-
-function assertNoSecrets(request: RenderedRequest): RenderedRequest {
-  const text = `${request.url}${JSON.stringify(request.headers)}${request.body ?? ''}`;
-  if (text.includes('\u0000') || text.includes('\\u0000')) {
-    throw new ValidationError('the recorded request needs secrets of an endpoint that no longer exists; it cannot be replayed', [
-      { path: 'endpoint_id', message: 'endpoint not found' },
-    ]);
-  }
-  return request;
 }
 
 function fieldText(v: unknown): string | null {

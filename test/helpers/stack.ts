@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
+import { respond } from './receiver.js';
 import { Receiver } from './receiver.js';
 import { loadConfig, type Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -130,6 +131,38 @@ export function useStack(env: Record<string, string> = {}, setup?: (ctx: StackCo
   afterAll(async () => {
     await ctx.stack?.close();
     await ctx.receiver?.stop();
+  });
+  return ctx;
+}
+
+export interface PerTestStacks {
+  readonly receiver: Receiver;
+  /** A stack for one test; closed after it, with the receiver reset to answer 200 "OK". */
+  start(env?: Record<string, string>, options?: { worker?: boolean }): Promise<Stack>;
+}
+
+/** One receiver for a describe block and a fresh stack per test (tests that change config). */
+export function usePerTestStacks(): PerTestStacks {
+  const open: Stack[] = [];
+  const ctx = {
+    receiver: undefined as unknown as Receiver,
+    async start(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+      const stack = await startStack(env, options);
+      open.push(stack);
+      return stack;
+    },
+  };
+  beforeAll(async () => {
+    ctx.receiver = new Receiver();
+    await ctx.receiver.start();
+  });
+  afterAll(async () => {
+    await ctx.receiver?.stop();
+  });
+  afterEach(async () => {
+    for (const stack of open.splice(0)) await stack.close();
+    ctx.receiver.requests.length = 0;
+    ctx.receiver.responder = (_r, _i, res) => respond(200, 'OK')(res);
   });
   return ctx;
 }

@@ -1,24 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver, respond } from '../helpers/receiver.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { describe, expect, it } from 'vitest';
+import { respond } from '../helpers/receiver.js';
+import { usePerTestStacks, type Stack } from '../helpers/stack.js';
 
 /** Events in through POST /v1/events, postbacks out over real HTTP, outcomes in history. */
 describe('delivery pipeline', () => {
-  let receiver: Receiver;
+  const t = usePerTestStacks();
   let stack: Stack;
-
-  beforeAll(async () => {
-    receiver = new Receiver();
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await receiver.stop();
-  });
-  afterEach(async () => {
-    await stack?.close();
-    receiver.requests.length = 0;
-    receiver.responder = (_r, _i, res) => respond(200, 'OK')(res);
-  });
 
   async function fire(event: Record<string, unknown>): Promise<string> {
     const res = await stack.post('/v1/events', event);
@@ -29,43 +16,43 @@ describe('delivery pipeline', () => {
   }
 
   it('delivers on the first attempt exactly the rendered URL and records delivered, 1 attempt, 200', async () => {
-    stack = await startStack();
+    stack = await t.start();
     await stack.runtime.registry.upsert([
-      { id: 'ep1', publisher_id: '7', url: `${receiver.base}/pb?click_id={external_id}&payout={payout}&offer={offer_id}` },
+      { id: 'ep1', publisher_id: '7', url: `${t.receiver.base}/pb?click_id={external_id}&payout={payout}&offer={offer_id}` },
     ]);
     const id = await fire({ id: 'conv-1', type: 'conversion', publisher_id: '7', cid: 'abc123xyz', payout: 0.5, offer_id: 42 });
     const record = await stack.waitFinal(id);
-    expect(receiver.requests.map((r) => r.url)).toEqual(['/pb?click_id=abc123xyz&payout=0.5&offer=42']);
+    expect(t.receiver.requests.map((r) => r.url)).toEqual(['/pb?click_id=abc123xyz&payout=0.5&offer=42']);
     expect(record.status).toBe('delivered');
     expect(record.attempts).toHaveLength(1);
     expect(record.attempts[0]).toMatchObject({ n: 1, status_code: 200, error: null, response_excerpt: 'OK' });
     const api = await stack.get(`/v1/postbacks/${id}`);
     expect(api.json).toMatchObject({ id, status: 'delivered', event_id: 'conv-1', endpoint_id: 'ep1', http_status: 200 });
-    expect(api.json.request.url).toBe(`${receiver.base}/pb?click_id=abc123xyz&payout=0.5&offer=42`);
+    expect(api.json.request.url).toBe(`${t.receiver.base}/pb?click_id=abc123xyz&payout=0.5&offer=42`);
   });
 
   it('fails, fails, then succeeds on the scaled schedule, each gap at least its step and at most 250 ms late', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.2,0.3,0.4,0.5' });
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/r?e={event_id}` }]);
-    receiver.responder = (_r, i, res) => respond(i < 2 ? 500 : 200)(res);
+    stack = await t.start({ RETRY_SCHEDULE: '0,0.2,0.3,0.4,0.5' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/r?e={event_id}` }]);
+    t.receiver.responder = (_r, i, res) => respond(i < 2 ? 500 : 200)(res);
     const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
     const record = await stack.waitFinal(id);
     expect(record.status).toBe('delivered');
-    expect(receiver.requests).toHaveLength(3);
-    const [a, b, c] = receiver.requests.map((r) => r.at) as [number, number, number];
+    expect(t.receiver.requests).toHaveLength(3);
+    const [a, b, c] = t.receiver.requests.map((r) => r.at) as [number, number, number];
     expect(b - a).toBeGreaterThanOrEqual(200);
     expect(b - a).toBeLessThanOrEqual(200 + 250);
     expect(c - b).toBeGreaterThanOrEqual(300);
     expect(c - b).toBeLessThanOrEqual(300 + 250);
     expect(record.attempts.map((x) => x.status_code)).toEqual([500, 500, 200]);
     // Every attempt sends the same request.
-    expect(new Set(receiver.requests.map((r) => r.url)).size).toBe(1);
+    expect(new Set(t.receiver.requests.map((r) => r.url)).size).toBe(1);
   });
 
   it('marks a postback failed after five failed attempts and sends no sixth request', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.05,0.05,0.05,0.05' });
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/down` }]);
-    receiver.responder = (_r, _i, res) => respond(503, 'down')(res);
+    stack = await t.start({ RETRY_SCHEDULE: '0,0.05,0.05,0.05,0.05' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/down` }]);
+    t.receiver.responder = (_r, _i, res) => respond(503, 'down')(res);
     const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
     const record = await stack.waitFinal(id);
     expect(record.status).toBe('failed');
@@ -76,13 +63,13 @@ describe('delivery pipeline', () => {
     const total = async () =>
       Object.values(await stack.runtime.queue.getJobCounts('wait', 'delayed', 'active', 'failed', 'completed', 'prioritized')).reduce((a, b) => a + b, 0);
     await expect.poll(total, { timeout: 5000 }).toBe(0);
-    expect(receiver.requests).toHaveLength(5);
+    expect(t.receiver.requests).toHaveLength(5);
   });
 
   it('stores BullMQ delays of exactly 60000, 90000, 120000 and 150000 ms under the default schedule', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0,60,90,120,150' });
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/x` }]);
-    receiver.responder = (_r, _i, res) => respond(500)(res);
+    stack = await t.start({ RETRY_SCHEDULE: '0,60,90,120,150' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/x` }]);
+    t.receiver.responder = (_r, _i, res) => respond(500)(res);
     const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 4; attempt++) {
@@ -99,9 +86,9 @@ describe('delivery pipeline', () => {
   });
 
   it('records status 0 and error class timeout for a server that never answers, and retries it', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.1', REQUEST_TIMEOUT_MS: '1000' });
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/hang`, timeout_ms: 1000 }]);
-    receiver.responder = () => 'hang';
+    stack = await t.start({ RETRY_SCHEDULE: '0,0.1', REQUEST_TIMEOUT_MS: '1000' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/hang`, timeout_ms: 1000 }]);
+    t.receiver.responder = () => 'hang';
     const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
     const record = await stack.waitFinal(id);
     expect(record.status).toBe('failed');
@@ -114,25 +101,25 @@ describe('delivery pipeline', () => {
   });
 
   it('treats a 302 as a failed attempt, records its Location, and never requests it', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0' });
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/moved` }]);
-    receiver.responder = (r, _i, res) =>
-      r.url === '/moved' ? respond(302, '', { location: `${receiver.base}/elsewhere` })(res) : respond(200)(res);
+    stack = await t.start({ RETRY_SCHEDULE: '0' });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/moved` }]);
+    t.receiver.responder = (r, _i, res) =>
+      r.url === '/moved' ? respond(302, '', { location: `${t.receiver.base}/elsewhere` })(res) : respond(200)(res);
     const id = await fire({ type: 'conversion', endpoint_id: 'ep' });
     const record = await stack.waitFinal(id);
     expect(record.status).toBe('failed');
-    expect(record.attempts[0]).toMatchObject({ status_code: 302, error: 'redirect', location: `${receiver.base}/elsewhere` });
-    expect(receiver.requests.map((r) => r.url)).toEqual(['/moved']);
+    expect(record.attempts[0]).toMatchObject({ status_code: 302, error: 'redirect', location: `${t.receiver.base}/elsewhere` });
+    expect(t.receiver.requests.map((r) => r.url)).toEqual(['/moved']);
   });
 
   it('sends the MomentScience-shaped default POST body, and a JSON template that keeps value types', async () => {
-    stack = await startStack();
+    stack = await t.start();
     await stack.runtime.registry.upsert([
-      { id: 'default-body', method: 'POST', url: `${receiver.base}/ms` },
+      { id: 'default-body', method: 'POST', url: `${t.receiver.base}/ms` },
       {
         id: 'typed',
         method: 'POST',
-        url: `${receiver.base}/typed`,
+        url: `${t.receiver.base}/typed`,
         body: { amount: '{payout}', user: '{payload}', label: 'offer {offer_id}', ok: '{approved}', missing: '{nope}' },
       },
     ]);
@@ -150,7 +137,7 @@ describe('delivery pipeline', () => {
     const b = await fire({ ...event, endpoint_id: 'typed' });
     await stack.waitFinal(a);
     await stack.waitFinal(b);
-    const ms = receiver.requests.find((r) => r.url === '/ms')!;
+    const ms = t.receiver.requests.find((r) => r.url === '/ms')!;
     expect(ms.method).toBe('POST');
     expect(ms.headers['content-type']).toBe('application/json');
     expect(JSON.parse(ms.body)).toMatchObject({
@@ -161,7 +148,7 @@ describe('delivery pipeline', () => {
       payload: { user_id: '3410444', session_id: 'a90310222' },
       is_loyaltyboost: '0',
     });
-    const typed = JSON.parse(receiver.requests.find((r) => r.url === '/typed')!.body);
+    const typed = JSON.parse(t.receiver.requests.find((r) => r.url === '/typed')!.body);
     expect(typed).toEqual({
       amount: 2.1,
       user: { user_id: '3410444', session_id: 'a90310222' },
@@ -172,8 +159,8 @@ describe('delivery pipeline', () => {
   });
 
   it('never sends a second postback for a duplicate event id, also after the first one finished', async () => {
-    stack = await startStack();
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/d?e={event_id}` }]);
+    stack = await t.start();
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/d?e={event_id}` }]);
     const event = { id: 'dup-1', type: 'conversion', endpoint_id: 'ep' };
     const id = await fire(event);
     await stack.waitFinal(id);
@@ -187,12 +174,12 @@ describe('delivery pipeline', () => {
     // A later, different event does go out, and arrives after anything a duplicate could have sent.
     const other = await fire({ id: 'dup-2', type: 'conversion', endpoint_id: 'ep' });
     await stack.waitFinal(other);
-    expect(receiver.requests.map((r) => r.url)).toEqual(['/d?e=dup-1', '/d?e=dup-2']);
+    expect(t.receiver.requests.map((r) => r.url)).toEqual(['/d?e=dup-1', '/d?e=dup-2']);
   });
 
   it('rejects an invalid event with 400 naming the field, and a batch with one bad event enqueues nothing', async () => {
-    stack = await startStack();
-    await stack.runtime.registry.upsert([{ id: 'ep', url: `${receiver.base}/v` }]);
+    stack = await t.start();
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/v` }]);
     const bad = await stack.post('/v1/events', { type: 'Conversion!', endpoint_id: 'ep' });
     expect(bad.status).toBe(400);
     expect(bad.json.details).toEqual([expect.objectContaining({ path: 'type' })]);

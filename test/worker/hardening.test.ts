@@ -1,25 +1,11 @@
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Receiver, respond } from '../helpers/receiver.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { usePerTestStacks, type Stack } from '../helpers/stack.js';
 
 /** SSRF guard, slow-endpoint isolation, Retry-After and hostile receivers, end to end. */
 describe('hardening', () => {
-  let receiver: Receiver;
+  const t = usePerTestStacks();
   let stack: Stack | undefined;
-
-  beforeAll(async () => {
-    receiver = new Receiver();
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await receiver.stop();
-  });
-  afterEach(async () => {
-    await stack?.close();
-    stack = undefined;
-    receiver.requests.length = 0;
-    receiver.responder = (_r, _i, res) => respond(200, 'OK')(res);
-  });
 
   async function fire(s: Stack, event: Record<string, unknown>): Promise<string> {
     const res = await s.post('/v1/events', event);
@@ -28,10 +14,10 @@ describe('hardening', () => {
   }
 
   it('refuses loopback targets before connecting (literal and resolved names), at once and without retries', async () => {
-    stack = await startStack({ ALLOW_PRIVATE_TARGETS: 'false', RETRY_SCHEDULE: '0,0.05,0.05' });
-    const port = new URL(receiver.base).port;
+    stack = await t.start({ ALLOW_PRIVATE_TARGETS: 'false', RETRY_SCHEDULE: '0,0.05,0.05' });
+    const port = new URL(t.receiver.base).port;
     await stack.runtime.registry.upsert([
-      { id: 'literal', url: `${receiver.base}/literal` },
+      { id: 'literal', url: `${t.receiver.base}/literal` },
       { id: 'name', url: `http://localhost:${port}/name` },
       { id: 'mapped', url: `http://[::ffff:127.0.0.1]:${port}/mapped` },
     ]);
@@ -41,7 +27,7 @@ describe('hardening', () => {
       expect(record.attempts).toHaveLength(1);
       expect(record.attempts[0]).toMatchObject({ status_code: 0, error: 'blocked' });
     }
-    expect(receiver.requests).toHaveLength(0);
+    expect(t.receiver.requests).toHaveLength(0);
     const metrics = await stack.get('/metrics');
     expect(metrics.text).toMatch(/^postback_attempts_total\{outcome="failed",status_class="blocked"\} 3$/m);
     // Creating an endpoint whose host is a blocked literal warns.
@@ -50,28 +36,28 @@ describe('hardening', () => {
   });
 
   it('lets ALLOWED_TARGET_CIDRS through the guard', async () => {
-    stack = await startStack({ ALLOW_PRIVATE_TARGETS: 'false', ALLOWED_TARGET_CIDRS: '127.0.0.0/8' });
-    await stack.runtime.registry.upsert([{ id: 'ok', url: `${receiver.base}/allowed` }]);
+    stack = await t.start({ ALLOW_PRIVATE_TARGETS: 'false', ALLOWED_TARGET_CIDRS: '127.0.0.0/8' });
+    await stack.runtime.registry.upsert([{ id: 'ok', url: `${t.receiver.base}/allowed` }]);
     const record = await stack.waitFinal(await fire(stack, { type: 'conversion', endpoint_id: 'ok' }));
     expect(record.status).toBe('delivered');
   });
 
   it('keeps a healthy endpoint flowing while a dead one hangs, and parking over the cap consumes no attempt', async () => {
-    stack = await startStack({ WORKER_CONCURRENCY: '8', PER_ORIGIN_CONCURRENCY: '2', RETRY_SCHEDULE: '0', REQUEST_TIMEOUT_MS: '2000' });
+    stack = await t.start({ WORKER_CONCURRENCY: '8', PER_ORIGIN_CONCURRENCY: '2', RETRY_SCHEDULE: '0', REQUEST_TIMEOUT_MS: '2000' });
     const slow = new Receiver();
     await slow.start();
     slow.responder = () => 'hang';
     try {
       await stack.runtime.registry.upsert([
         { id: 'dead', url: `${slow.base}/dead?e={event_id}`, timeout_ms: 1500 },
-        { id: 'healthy', url: `${receiver.base}/ok?e={event_id}` },
+        { id: 'healthy', url: `${t.receiver.base}/ok?e={event_id}` },
       ]);
       const dead = await stack.post('/v1/events', { events: Array.from({ length: 10 }, (_, i) => ({ id: `d${i}`, type: 'conversion', endpoint_id: 'dead' })) });
       const healthy = await stack.post('/v1/events', { events: Array.from({ length: 20 }, (_, i) => ({ id: `h${i}`, type: 'conversion', endpoint_id: 'healthy' })) });
       const healthyIds: string[] = healthy.json.events.map((e: { postbacks: string[] }) => e.postbacks[0]);
       const deadIds: string[] = dead.json.events.map((e: { postbacks: string[] }) => e.postbacks[0]);
       // Every healthy postback is delivered while the dead origin still holds its first attempts.
-      await receiver.waitFor(20, 10_000);
+      await t.receiver.waitFor(20, 10_000);
       const stillHanging = await Promise.all(deadIds.map((id) => stack!.runtime.history.redis.hget(stack!.runtime.keys.record(id), 's')));
       expect(stillHanging.filter((s) => s === 'queued').length).toBeGreaterThanOrEqual(8);
       expect(slow.requests.length).toBeLessThanOrEqual(2);
@@ -87,19 +73,19 @@ describe('hardening', () => {
   });
 
   it('waits max(schedule step, Retry-After) after a 429 and records it', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.1' });
-    receiver.responder = (_r, i, res) => respond(i === 0 ? 429 : 200, '', i === 0 ? { 'retry-after': '1' } : {})(res);
-    await stack.runtime.registry.upsert([{ id: 'ra', url: `${receiver.base}/ra` }]);
+    stack = await t.start({ RETRY_SCHEDULE: '0,0.1' });
+    t.receiver.responder = (_r, i, res) => respond(i === 0 ? 429 : 200, '', i === 0 ? { 'retry-after': '1' } : {})(res);
+    await stack.runtime.registry.upsert([{ id: 'ra', url: `${t.receiver.base}/ra` }]);
     const record = await stack.waitFinal(await fire(stack, { type: 'conversion', endpoint_id: 'ra' }));
     expect(record.status).toBe('delivered');
     expect(record.attempts[0]).toMatchObject({ status_code: 429, retry_after_ms: 1000 });
-    const [a, b] = receiver.requests.map((r) => r.at) as [number, number];
+    const [a, b] = t.receiver.requests.map((r) => r.at) as [number, number];
     expect(b - a).toBeGreaterThanOrEqual(1000);
   });
 
   it('reads 4 KiB of a huge response, times out a never-ending one and a slow-loris, and keeps working', async () => {
-    stack = await startStack({ RETRY_SCHEDULE: '0', REQUEST_TIMEOUT_MS: '1000' });
-    receiver.responder = (r, _i, res) => {
+    stack = await t.start({ RETRY_SCHEDULE: '0', REQUEST_TIMEOUT_MS: '1000' });
+    t.receiver.responder = (r, _i, res) => {
       if (r.url === '/huge') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(Buffer.alloc(8 * 1024 * 1024, 'a'));
@@ -119,9 +105,9 @@ describe('hardening', () => {
       return undefined;
     };
     await stack.runtime.registry.upsert([
-      { id: 'huge', url: `${receiver.base}/huge`, timeout_ms: 1000 },
-      { id: 'endless', url: `${receiver.base}/endless`, timeout_ms: 1000 },
-      { id: 'loris', url: `${receiver.base}/loris`, timeout_ms: 1000 },
+      { id: 'huge', url: `${t.receiver.base}/huge`, timeout_ms: 1000 },
+      { id: 'endless', url: `${t.receiver.base}/endless`, timeout_ms: 1000 },
+      { id: 'loris', url: `${t.receiver.base}/loris`, timeout_ms: 1000 },
     ]);
     const huge = await stack.waitFinal(await fire(stack, { type: 'conversion', endpoint_id: 'huge' }));
     expect(huge.status).toBe('delivered');
@@ -134,12 +120,12 @@ describe('hardening', () => {
   });
 
   it('strips CR/LF from macro values in headers: no header injection', async () => {
-    stack = await startStack();
-    await stack.runtime.registry.upsert([{ id: 'hdr', url: `${receiver.base}/hdr`, headers: { 'x-user': '{user}' } }]);
+    stack = await t.start();
+    await stack.runtime.registry.upsert([{ id: 'hdr', url: `${t.receiver.base}/hdr`, headers: { 'x-user': '{user}' } }]);
     const record = await stack.waitFinal(await fire(stack, { type: 'conversion', endpoint_id: 'hdr', user: 'bob\r\nx-injected: 1\r\n\r\nGET /evil' }));
     expect(record.status).toBe('delivered');
-    expect(receiver.requests[0]!.headers['x-injected']).toBeUndefined();
-    expect(receiver.requests[0]!.headers['x-user']).toBe('bob  x-injected: 1    GET /evil');
-    expect(receiver.requests.map((r) => r.url)).toEqual(['/hdr']);
+    expect(t.receiver.requests[0]!.headers['x-injected']).toBeUndefined();
+    expect(t.receiver.requests[0]!.headers['x-user']).toBe('bob  x-injected: 1    GET /evil');
+    expect(t.receiver.requests.map((r) => r.url)).toEqual(['/hdr']);
   });
 });

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError, ValidationError } from '../../errors/base-error.js';
+import { NotFoundError } from '../../errors/base-error.js';
 import { csvHeader, csvRow } from '../../history/csv.js';
 import { getRecord, getReplayRequest } from '../../history/get-record.js';
 import { recordToApi, recordToListItem } from '../../history/postback-record.js';
@@ -52,21 +52,11 @@ export function postbackRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.post('/v1/postbacks/:id/replay', async (request, reply) => {
     const { id } = request.params as { id: string };
     const record = await getRecord(history, id);
-    const real = record && (await getReplayRequest(history, id));
-    if (record === undefined || real === undefined) throw new NotFoundError(`postback ${JSON.stringify(id)} not found`);
-    const [newId] = await runtime.producer.replay([
-      {
-        originalId: record.id,
-        eventId: record.event_id,
-        endpointId: record.endpoint_id,
-        publisherId: record.publisher_id,
-        offerId: record.offer_id,
-        advertiserName: record.advertiser_name,
-        payout: record.payout,
-        request: real,
-      },
-    ]);
-    return reply.code(202).send({ id: newId, replay_of: id });
+    const replayable = record && (await getReplayRequest(history, id));
+    if (record === undefined || replayable === undefined) throw new NotFoundError(`postback ${JSON.stringify(id)} not found`);
+    const [result] = await runtime.producer.replay([{ original: record, request: replayable }]);
+    if (result === undefined || 'error' in result) throw result?.error ?? new NotFoundError(`postback ${JSON.stringify(id)} not found`);
+    return reply.code(202).send({ id: result.id, replay_of: id });
   });
 
   app.post('/v1/postbacks/replay', async (request, reply) => {
@@ -75,37 +65,15 @@ export function postbackRoutes(app: FastifyInstance, runtime: Runtime): void {
     let unreplayable = 0;
     let chunk: PostbackSummary[] = [];
     const flush = async (): Promise<void> => {
-      if (chunk.length === 0) return;
-      const sources = (await Promise.all(chunk.map((r) => replaySource(r)))).filter((s): s is ReplaySource => s !== undefined);
-      chunk = [];
-      try {
-        enqueued += (await runtime.producer.replay(sources)).length;
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err;
-        // One record whose endpoint's secrets are gone: replay the rest one by one.
-        for (const source of sources) {
-          try {
-            enqueued += (await runtime.producer.replay([source])).length;
-          } catch (e) {
-            if (!(e instanceof ValidationError)) throw e;
-            unreplayable++;
-          }
-        }
+      const sources: ReplaySource[] = [];
+      for (const [i, replayable] of (await Promise.all(chunk.map((r) => getReplayRequest(history, r.id)))).entries()) {
+        if (replayable !== undefined) sources.push({ original: chunk[i]!, request: replayable });
       }
-    };
-    const replaySource = async (r: PostbackSummary): Promise<ReplaySource | undefined> => {
-      const real = await getReplayRequest(history, r.id);
-      if (real === undefined) return undefined;
-      return {
-        originalId: r.id,
-        eventId: r.event_id,
-        endpointId: r.endpoint_id,
-        publisherId: r.publisher_id,
-        offerId: r.offer_id,
-        advertiserName: r.advertiser_name,
-        payout: r.payout,
-        request: real,
-      };
+      chunk = [];
+      for (const r of await runtime.producer.replay(sources)) {
+        if ('id' in r) enqueued++;
+        else unreplayable++;
+      }
     };
     let seen = 0;
     for await (const r of iteratePostbacks(history, filter)) {
