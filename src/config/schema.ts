@@ -27,6 +27,15 @@ export interface Config {
   readonly workerStalledIntervalMs: number;
   readonly shutdownTimeoutMs: number;
   readonly redisDataDir: string;
+  readonly circuitFailures: number;
+  readonly circuitProbeIntervalMs: number;
+  readonly slowEndpointMs: number;
+  readonly slowLaneConcurrency: number;
+  readonly slowLaneOriginMax: number;
+  readonly autoDisableFailures: number;
+  readonly autoDisableWindowHours: number;
+  readonly alertWebhookUrl: string | undefined;
+  readonly alertWebhookSecret: string | undefined;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -129,6 +138,24 @@ export const VARIABLES = [
     description: 'On SIGTERM, how long in-flight attempts may run before the process exits (their jobs return to the queue).' }),
   spec({ env: 'REDIS_DATA_DIR', key: 'redisDataDir', default: './data/redis', parse: text,
     description: 'Data directory of the embedded redis-server (AOF on).' }),
+  spec({ env: 'CIRCUIT_FAILURES', key: 'circuitFailures', default: '5', parse: integer(1, 1000),
+    description: "Consecutive failed attempts (all workers together) that open an endpoint's circuit." }),
+  spec({ env: 'CIRCUIT_PROBE_INTERVAL_MS', key: 'circuitProbeIntervalMs', default: '10000', parse: integer(50, 3_600_000),
+    description: 'While a circuit is open: how long after it opened, or after a failed probe, the next probe may go.' }),
+  spec({ env: 'SLOW_ENDPOINT_MS', key: 'slowEndpointMs', default: '1000', parse: integer(10, 60_000),
+    description: 'An endpoint whose attempts take longer (or are still in flight after it) is degraded: it moves to the slow lane.' }),
+  spec({ env: 'SLOW_LANE_CONCURRENCY', key: 'slowLaneConcurrency', default: '1000', parse: integer(1, 100_000),
+    description: 'Attempts in flight per worker process in the slow lane (degraded and open endpoints). In-flight requests are cheap; slots are not shared with healthy endpoints.' }),
+  spec({ env: 'SLOW_LANE_ORIGIN_MAX', key: 'slowLaneOriginMax', default: '200', parse: integer(1, 10_000),
+    description: "Most attempts in flight to one origin in the slow lane per worker process (the adaptive limit's ceiling)." }),
+  spec({ env: 'AUTO_DISABLE_FAILURES', key: 'autoDisableFailures', default: '10', parse: integer(0, 100_000),
+    description: 'Consecutive final failures of an endpoint that disable it (0: never).' }),
+  spec({ env: 'AUTO_DISABLE_WINDOW_HOURS', key: 'autoDisableWindowHours', default: '72', parse: positive(0.0001, 87_600),
+    description: 'The consecutive final failures must fall within this many hours.' }),
+  spec({ env: 'ALERT_WEBHOOK_URL', key: 'alertWebhookUrl', default: undefined, parse: optionalText,
+    description: 'Operator alerts (endpoint.degraded, endpoint.disabled, endpoint.recovered) are POSTed here, at most one per endpoint and type per 10 minutes.' }),
+  spec({ env: 'ALERT_WEBHOOK_SECRET', key: 'alertWebhookSecret', default: undefined, parse: optionalText,
+    description: 'Standard Webhooks secret (whsec_...) that signs operator alerts.' }),
 ] as const;
 
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
@@ -138,7 +165,9 @@ export function loadConfig(env: ConfigEnv): Config {
   const out: Record<string, unknown> = {};
   const details: ErrorDetail[] = [];
   for (const v of VARIABLES) {
-    const raw = env[v.env] ?? v.default;
+    // An empty variable means unset (compose files pass empty values through).
+    const given = env[v.env];
+    const raw = given === undefined || given.trim() === '' ? v.default : given;
     if (raw === undefined) {
       out[v.key] = undefined;
       continue;

@@ -41,6 +41,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ HISTORY_RETENTION_DAYS: '0.001', RETRY_SCHEDULE: '0,1' }).historyRetentionDays).toBe(0.001);
   });
 
+  it('treats an empty variable as unset, for every variable', () => {
+    const empty = Object.fromEntries(VARIABLES.map((v) => [v.env, '']));
+    expect(loadConfig(empty)).toEqual(loadConfig({}));
+    expect(loadConfig({ RETRY_SCHEDULE: '', WORKER_CONCURRENCY: ' ' })).toMatchObject({ retryScheduleS: [0, 60, 90, 120, 150], workerConcurrency: 100 });
+  });
+
+  it('has the isolation and auto-disable defaults of SPEC', () => {
+    expect(loadConfig({})).toMatchObject({ autoDisableFailures: 10, autoDisableWindowHours: 72, alertWebhookUrl: undefined });
+  });
+
   it('documents every variable', () => {
     for (const v of VARIABLES) expect(v.description.length).toBeGreaterThan(10);
   });
