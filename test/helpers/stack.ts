@@ -21,6 +21,13 @@ export class LogCapture extends Writable {
   }
 }
 
+/** An API answer: the status, the raw body, and the body parsed as JSON (undefined when it is not JSON). */
+export interface StackResponse {
+  status: number;
+  json: any;
+  text: string;
+}
+
 export interface Stack {
   readonly config: Config;
   readonly runtime: Runtime;
@@ -31,8 +38,8 @@ export interface Stack {
   /** Polls history until the record reaches a final state (delivered or failed). */
   waitFinal(postbackId: string, timeoutMs?: number): Promise<PostbackRecord>;
   waitStatus(postbackId: string, statuses: readonly string[], timeoutMs?: number): Promise<PostbackRecord>;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<StackResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<StackResponse>;
   close(): Promise<void>;
 }
 
