@@ -147,7 +147,9 @@ async function loadSummaries(ctx: HistoryContext, ids: readonly string[]): Promi
   const res = (await pipe.exec()) ?? [];
   return ids.map((id, i) => {
     const [err, fields] = res[i] ?? [null, null];
-    if (err || !Array.isArray(fields)) return undefined;
+    // A failed read is not a missing row: dropping it would cut a page, export or bulk replay short.
+    if (err) throw err;
+    if (!Array.isArray(fields)) return undefined;
     const [d, s, c, h, f, e] = fields as (string | null)[];
     if (!d) return undefined; // expired between index trims
     return {

@@ -24,15 +24,27 @@ export function postbackRoutes(app: FastifyInstance, runtime: Runtime): void {
   // Streamed: memory stays flat however many rows match.
   app.get('/v1/postbacks.csv', async (request, reply) => {
     const { filter } = parseFilter(request.query as Record<string, unknown>);
+    // The first page is read before answering, so Redis being down is a 503, not a 200
+    // whose body stops after the header row.
+    const matching = iteratePostbacks(history, filter);
+    const first = await matching.next();
+    const route = request.routeOptions.url;
     async function* rows(): AsyncGenerator<string> {
       yield csvHeader();
-      let chunk = '';
-      for await (const r of iteratePostbacks(history, filter)) {
-        chunk += csvRow(r);
-        if (chunk.length > 64 * 1024) {
-          yield chunk;
-          chunk = '';
+      if (first.done) return;
+      let chunk = csvRow(first.value);
+      try {
+        for await (const r of matching) {
+          chunk += csvRow(r);
+          if (chunk.length > 64 * 1024) {
+            yield chunk;
+            chunk = '';
+          }
         }
+      } catch (err) {
+        // Past the status line: all that is left is to cut the response short, and say so.
+        runtime.logger.warn({ err, route }, 'CSV export cut short');
+        throw err;
       }
       if (chunk) yield chunk;
     }
