@@ -156,7 +156,7 @@ export class CompiledEndpoint {
   /** Renders the request of one postback. Pure but for `{rand}`; no parsing. */
   render(event: PostbackEvent, postbackId: string): RenderedRequest {
     const derived = this.preset?.derive?.(event);
-    const values = new PostbackValues(event, postbackId, this.securityToken, derived);
+    const values = new PostbackValues(event, postbackId, this.securityToken, derived, this.publisherId);
     let url = this.url.render(values, encodeUriStrict);
     let sep = this.urlHasQuery ? '&' : '?';
     for (const [name, t] of this.params) {

@@ -6,13 +6,15 @@ import type { MacroRef } from '../templates/parse.js';
 /**
  * The values one postback's templates see: built-ins (postback_id, event_id, timestamp,
  * unix, unix_ms, security_token, rand; they win over event fields), then the preset's derived values,
- * then the event's top-level fields, then payload (`payload.a.b`, or a bare payload key).
+ * then the event's top-level fields, then (for `publisher_id` only) the endpoint's
+ * publisher, then payload (`payload.a.b`, or a bare payload key).
  */
 export class PostbackValues implements MacroSource {
   private readonly event: PostbackEvent;
   private readonly postbackId: string;
   private readonly securityToken: string | undefined;
   private readonly derived: Readonly<Record<string, FieldValue>> | undefined;
+  private readonly endpointPublisherId: string | undefined;
   private rand: string | undefined;
 
   constructor(
@@ -20,11 +22,14 @@ export class PostbackValues implements MacroSource {
     postbackId: string,
     securityToken: string | undefined,
     derived: Readonly<Record<string, FieldValue>> | undefined,
+    /** The endpoint's `publisher_id`: SPEC's `{publisher_id}` is the event's, else this. */
+    endpointPublisherId: string | undefined,
   ) {
     this.event = event;
     this.postbackId = postbackId;
     this.securityToken = securityToken;
     this.derived = derived;
+    this.endpointPublisherId = endpointPublisherId;
   }
 
   resolve(ref: MacroRef): unknown {
@@ -53,6 +58,8 @@ export class PostbackValues implements MacroSource {
     if (derived !== undefined) return derived;
     const field = this.event.fields[name];
     if (field !== undefined) return field;
+    // An event routed by endpoint_id (or one with no publisher of its own) still has the endpoint's.
+    if (name === 'publisher_id' && this.endpointPublisherId !== undefined) return this.endpointPublisherId;
     const path = ref.path;
     return path[0] === 'payload' && path.length > 1 ? walk(this.event.payload, path, 1) : walk(this.event.payload, path, 0);
   }
