@@ -15,7 +15,11 @@ export type ErrorClass =
   | 'config'
   | 'http_status'
   | 'redirect'
-  | 'body_mismatch';
+  | 'body_mismatch'
+  /** Not sent: the endpoint's circuit was open (SPEC, Isolation). */
+  | 'circuit_open'
+  /** Not sent: the endpoint is disabled. */
+  | 'disabled';
 
 /** The connector refused the target (SSRF guard): final at once, never retried. */
 export class TargetBlockedError extends PostbackError {

@@ -30,6 +30,18 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly endpointAttempts = new Counter({
+    name: 'postback_endpoint_attempts_total',
+    help: 'Attempts per endpoint by outcome (delivered, retry, failed, circuit_open, disabled); inline targets count as "inline".',
+    labelNames: ['endpoint_id', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly laneMoves = new Counter({
+    name: 'postback_lane_moves_total',
+    help: 'Postbacks moved from the fast lane to the slow lane, by reason (degraded, open, origin_limit).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly attemptDuration = new Histogram({
     name: 'postback_attempt_duration_seconds',
     help: 'Duration of delivery attempts.',

@@ -1,13 +1,19 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '../redis/keys.js';
+import type { Lane } from '../health/health-state.js';
 import type { DeliveryJobData } from './job-data.js';
 
 export type DeliveryQueue = Queue<DeliveryJobData>;
 
-/** The one BullMQ queue postbacks travel through. */
-export function createDeliveryQueue(connection: Redis, keys: RedisKeys): DeliveryQueue {
-  return new Queue<DeliveryJobData>(RedisKeys.QUEUE_NAME, {
+/** The BullMQ queue name of a lane. */
+export function queueNameOf(lane: Lane): string {
+  return lane === 'fast' ? RedisKeys.QUEUE_NAME : RedisKeys.SLOW_QUEUE_NAME;
+}
+
+/** A lane's BullMQ queue: `fast` for healthy endpoints, `slow` for degraded and open ones. */
+export function createDeliveryQueue(connection: Redis, keys: RedisKeys, lane: Lane = 'fast'): DeliveryQueue {
+  return new Queue<DeliveryJobData>(queueNameOf(lane), {
     connection,
     prefix: keys.prefix,
     // Finished jobs are removed: the history is the record, Redis holds only what is pending.

@@ -35,11 +35,15 @@ export interface DeliveryJobData {
   readonly sg?: SigningConfig;
   /** Secrets of an inline target, for masking response excerpts (the request holds them anyway). */
   readonly sk?: readonly string[];
+  /** Attempts made before this job: set when a postback moves to the slow lane mid-schedule. */
+  readonly a0?: number;
+  /** Attempts that sent nothing (circuit open), so the last one can tell whether any request went out. */
+  readonly co?: number;
 }
 
 export const JOB_NAME = 'deliver';
 
-type Policy = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b'>;
+type Policy = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0' | 'co'>;
 
 export function toJobData(request: RenderedRequest, policy: Policy): DeliveryJobData {
   return {

@@ -13,6 +13,8 @@ import type { RecordStatic } from '../history/postback-record.js';
 import { SecretMasker } from '../endpoints/secrets.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RedisKeys } from '../redis/keys.js';
+import type { HealthBoard } from '../health/health-board.js';
+import { subjectOf, type Lane } from '../health/health-state.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { JOB_NAME, toJobData, type DeliveryJobData } from './job-data.js';
 import { newPostbackId } from '../endpoints/postback-id.js';
@@ -28,7 +30,10 @@ export interface ProduceResult {
 export interface ProducerDeps {
   readonly redis: Redis;
   readonly keys: RedisKeys;
-  readonly queue: DeliveryQueue;
+  /** One queue per lane: healthy endpoints' postbacks never wait behind degraded ones. */
+  readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  /** Endpoint health, for the lane and for skipping disabled endpoints. */
+  readonly health: HealthBoard;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;
   readonly defaultScheduleS: readonly number[];
@@ -145,8 +150,8 @@ export class Producer {
     events: readonly PostbackEvent[],
     options: { force?: boolean; batch?: boolean },
   ): Promise<{ results: ProduceResult[]; planned: Planned[] }> {
-    const { registry } = this.deps;
-    await this.guard(() => registry.refresh());
+    const { registry, health } = this.deps;
+    await this.guard(() => Promise.all([registry.refresh(), health.refreshIfStale()]));
     const batch = options.batch ?? events.length !== 1;
     const now = Date.now();
     const details: ErrorDetail[] = [];
@@ -157,7 +162,7 @@ export class Producer {
       results.push(result);
       const prefix = batch ? `events[${i}].` : '';
       for (const endpoint of this.route(event, prefix, details)) {
-        const reason = endpoint.skipReason(event);
+        const reason = endpoint.skipReason(event) ?? (health.stateOf(endpoint.id) === 'disabled' ? 'disabled' : undefined);
         if (reason !== undefined) {
           result.skipped.push({ endpoint_id: endpoint.id, reason });
           continue;
@@ -283,9 +288,9 @@ export class Producer {
     replay: boolean,
   ): Promise<void> {
     if (items.length === 0) return;
-    const { redis, history, queue, defaultScheduleS } = this.deps;
+    const { redis, history, queues, health, defaultScheduleS } = this.deps;
     const records: NewRecord[] = [];
-    const jobs: { name: string; data: DeliveryJobData; opts: JobsOptions }[] = [];
+    const jobs: Record<Lane, { name: string; data: DeliveryJobData; opts: JobsOptions }[]> = { fast: [], slow: [] };
     for (const item of items) {
       const ep = item.endpoint;
       const schedule = ep?.scheduleS ?? defaultScheduleS;
@@ -309,7 +314,7 @@ export class Producer {
             : { ws: 1 as const }
           : {}),
       });
-      jobs.push({
+      jobs[health.laneOf(subjectOf(data.ep, data.u))].push({
         name: JOB_NAME,
         data,
         opts: {
@@ -329,7 +334,7 @@ export class Producer {
         const failed = replies?.find(([err]) => err !== null);
         if (replies === null || failed) throw failed?.[0] ?? new Error('transaction aborted');
       });
-      await this.guard(() => queue.addBulk(jobs));
+      await this.guard(() => Promise.all([addAll(queues.fast, jobs.fast), addAll(queues.slow, jobs.slow)]));
     } catch (err) {
       // Undo what we wrote so nothing is half-done, except for jobs Redis did create (a
       // timeout does not say whether addBulk ran): those keep their record and dedupe claim.
@@ -347,9 +352,10 @@ export class Producer {
 
   private async existingJobs(ids: readonly string[]): Promise<Set<string>> {
     const pipe = this.deps.redis.pipeline();
-    for (const id of ids) pipe.exists(`${this.deps.queue.qualifiedName}:${id}`);
+    const { fast, slow } = this.deps.queues;
+    for (const id of ids) pipe.exists(`${fast.qualifiedName}:${id}`, `${slow.qualifiedName}:${id}`);
     const res = (await pipe.exec()) ?? [];
-    return new Set(ids.filter((_, i) => res[i]?.[1] === 1));
+    return new Set(ids.filter((_, i) => Number(res[i]?.[1] ?? 0) > 0));
   }
 
   /** Maps Redis connection failures to UnavailableError (503): nothing was accepted. */
@@ -361,6 +367,10 @@ export class Producer {
       throw new UnavailableError(`Redis unavailable: ${(err as Error).message}`);
     }
   }
+}
+
+async function addAll(queue: DeliveryQueue, jobs: Parameters<DeliveryQueue['addBulk']>[0]): Promise<void> {
+  if (jobs.length > 0) await queue.addBulk(jobs);
 }
 
 function fieldText(v: unknown): string | null {

@@ -20,6 +20,6 @@ export function createBackoffStrategy(defaultScheduleS: readonly number[]): Back
   return (attemptsMade, _type, err, job) => {
     const data = job?.data as DeliveryJobData | undefined;
     const schedule = data?.sch ?? defaultScheduleS;
-    return nextDelayMs(schedule, attemptsMade, (err as RetryHint | undefined)?.retryAfterMs);
+    return nextDelayMs(schedule, attemptsMade + (data?.a0 ?? 0), (err as RetryHint | undefined)?.retryAfterMs);
   };
 }

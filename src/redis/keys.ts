@@ -6,10 +6,14 @@ export class RedisKeys {
   readonly prefix: string;
   /** BullMQ queue name; BullMQ's own keys are `${prefix}:${QUEUE_NAME}:...`. */
   static readonly QUEUE_NAME = 'deliveries';
+  /** The slow lane: degraded and open endpoints, so they never sit in front of healthy ones. */
+  static readonly SLOW_QUEUE_NAME = 'deliveries-slow';
   readonly endpoints: string;
   readonly endpointsRev: string;
   readonly index: string;
   readonly metricsTotals: string;
+  /** Endpoint (subject) -> state, for every subject that is not healthy. */
+  readonly healthStates: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -17,6 +21,27 @@ export class RedisKeys {
     this.endpointsRev = `${prefix}:endpoints:rev`;
     this.index = `${prefix}:idx:created`;
     this.metricsTotals = `${prefix}:totals`;
+    this.healthStates = `${prefix}:hs`;
+  }
+
+  /** A subject's shared health (state, consecutive failures, latency, last error, auto-disable streak). */
+  health(subject: string): string {
+    return `${this.prefix}:h:${subject}`;
+  }
+
+  /** A subject's attempt counts and latency histogram for one minute (5-minute figures). */
+  healthMinute(subject: string, minute: number): string {
+    return `${this.prefix}:hm:${subject}:${minute}`;
+  }
+
+  /** Held by the one worker probing an open circuit; its TTL also spaces probes. */
+  probe(subject: string): string {
+    return `${this.prefix}:probe:${subject}`;
+  }
+
+  /** Rate limit of one operator alert type per subject. */
+  alertGate(subject: string, type: string): string {
+    return `${this.prefix}:alert:${type}:${subject}`;
   }
 
   dedupe(eventId: string, endpointId: string): string {

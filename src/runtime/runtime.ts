@@ -8,6 +8,9 @@ import { readEndpointsFile } from '../endpoints/load-file.js';
 import { EndpointRegistry } from '../endpoints/registry.js';
 import type { HistoryContext } from '../history/history-context.js';
 import type { Logger } from '../logging/logger.js';
+import { HealthBoard } from '../health/health-board.js';
+import { healthPolicy, type HealthPolicy } from '../health/health-policy.js';
+import type { Lane } from '../health/health-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { createDeliveryQueue, type DeliveryQueue } from '../queue/delivery-queue.js';
 import { Producer } from '../queue/producer.js';
@@ -30,7 +33,11 @@ export class Runtime {
   readonly redis: Redis;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;
+  /** The fast lane's queue (healthy endpoints). */
   readonly queue: DeliveryQueue;
+  readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  readonly health: HealthBoard;
+  readonly healthPolicy: HealthPolicy;
   readonly producer: Producer;
   readonly metrics: Metrics;
   private readonly embedded: EmbeddedRedis | undefined;
@@ -50,13 +57,17 @@ export class Runtime {
       retryScheduleS: config.retryScheduleS,
     });
     this.history = { redis: this.redis, keys: this.keys, retentionMs: Math.round(config.historyRetentionDays * DAY_MS) };
-    this.queue = createDeliveryQueue(this.redis, this.keys);
-    this.queue.on('error', (err: Error) => logger.debug({ err: err.message }, 'queue error'));
+    this.queue = createDeliveryQueue(this.redis, this.keys, 'fast');
+    this.queues = { fast: this.queue, slow: createDeliveryQueue(this.redis, this.keys, 'slow') };
+    for (const q of Object.values(this.queues)) q.on('error', (err: Error) => logger.debug({ err: err.message }, 'queue error'));
+    this.health = new HealthBoard(this.redis, this.keys);
+    this.healthPolicy = healthPolicy(config);
     this.metrics = new Metrics();
     this.producer = new Producer({
       redis: this.redis,
       keys: this.keys,
-      queue: this.queue,
+      queues: this.queues,
+      health: this.health,
       registry: this.registry,
       history: this.history,
       defaultScheduleS: config.retryScheduleS,
@@ -105,7 +116,8 @@ export class Runtime {
     this.agent ??= createDeliveryAgent({
       policy: { allowPrivate: this.config.allowPrivateTargets, allowed: parseCidrs(this.config.allowedTargetCidrs) },
       connectTimeoutMs: Math.min(this.config.requestTimeoutMs, 10_000),
-      connectionsPerOrigin: this.config.perOriginConcurrency,
+      // The slow lane may hold this many requests to one origin (its adaptive limiter decides).
+      connectionsPerOrigin: Math.max(this.config.perOriginConcurrency, this.config.slowLaneOriginMax),
     });
     return this.agent;
   }
@@ -116,7 +128,8 @@ export class Runtime {
 
   async close(): Promise<void> {
     for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
-    await this.queue.close().catch(() => undefined);
+    this.health.stop();
+    for (const q of Object.values(this.queues)) await q.close().catch(() => undefined);
     await this.agent?.close().catch(() => undefined);
     this.redis.disconnect();
     await this.embedded?.stop();

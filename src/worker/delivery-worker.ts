@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../redis/keys.js';
+import { queueNameOf } from '../queue/delivery-queue.js';
 import type { DeliveryJobData } from '../queue/job-data.js';
 import { createBackoffStrategy } from '../queue/retry-policy.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
@@ -14,16 +15,17 @@ export interface DeliveryWorkerOptions {
 }
 
 /**
- * The BullMQ Worker, every option explicit. The lock outlasts the longest attempt
+ * One lane's BullMQ Worker, every option explicit. The lock outlasts the longest attempt
  * (attempts are cut 1 s before it); a job whose worker died is found by the stalled check
  * and delivered by another worker (at-least-once).
  */
 export function createDeliveryWorker(options: DeliveryWorkerOptions, deps: ProcessorDeps): Worker<DeliveryJobData> {
-  return new Worker<DeliveryJobData>(RedisKeys.QUEUE_NAME, createProcessor(deps), {
+  return new Worker<DeliveryJobData>(queueNameOf(deps.lane), createProcessor(deps), {
     connection: options.connection,
     prefix: options.keys.prefix,
     concurrency: options.concurrency,
-    autorun: true,
+    // Started by the caller once it knows the endpoints' health (see worker-service).
+    autorun: false,
     lockDuration: options.lockMs,
     stalledInterval: options.stalledIntervalMs,
     maxStalledCount: 5,

@@ -1,8 +1,15 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import { attempt } from '../delivery/attempt.js';
 import type { Outcome } from '../delivery/classify.js';
+import type { HealthBoard } from '../health/health-board.js';
+import type { HealthPolicy } from '../health/health-policy.js';
+import type { HealthReporter } from '../health/health-reporter.js';
+import { subjectOf, type HealthState, type Lane } from '../health/health-state.js';
+import { originOf } from '../health/origin.js';
+import { tryProbe } from '../health/probe-lock.js';
 import type { HistoryContext } from '../history/history-context.js';
 import type { AttemptRecord } from '../history/postback-record.js';
 import { recordAttempt } from '../history/record-attempt.js';
@@ -10,11 +17,13 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { requestOf, type DeliveryJobData } from '../queue/job-data.js';
 import { nextDelayMs } from '../queue/retry-policy.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { AcquireMode, AdaptiveLimiter } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
 import { JobPolicies } from './job-policy.js';
-import type { OriginLimiter } from './origin-limiter.js';
 
 export interface ProcessorDeps {
+  readonly lane: Lane;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;
   readonly dispatcher: Dispatcher;
@@ -23,63 +32,117 @@ export interface ProcessorDeps {
   readonly maxAttemptMs: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly limiter: OriginLimiter;
+  /** This lane's per-origin limiter. */
+  readonly limiter: AdaptiveLimiter;
+  readonly board: HealthBoard;
+  readonly reporter: HealthReporter;
+  readonly policy: HealthPolicy;
+  /** For the probe lock. */
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  /** Fast lane: hands a job (with the attempts it made) to the slow lane. */
+  readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number) => Promise<void>;
 }
 
-/** The outcome of a job that asks for its endpoint's signer after the endpoint lost it. */
-const SIGNER_MISSING: Outcome = {
-  ok: false,
-  statusCode: 0,
-  errorClass: 'config',
-  phase: null,
-  permanent: true,
-  retryAfterMs: undefined,
-  location: undefined,
-  excerpt: '',
-};
+/** An attempt that sent nothing: what history records for it. */
+function notSent(errorClass: 'config' | 'circuit_open' | 'disabled', permanent: boolean): Outcome {
+  return { ok: false, statusCode: 0, errorClass, phase: null, permanent, retryAfterMs: undefined, location: undefined, excerpt: '' };
+}
+/** The job asks for its endpoint's signer after the endpoint lost it: sending unsigned would be worse. */
+const SIGNER_MISSING = notSent('config', true);
+const CIRCUIT_OPEN = notSent('circuit_open', false);
+const DISABLED = notSent('disabled', true);
 
 function statusClass(o: Outcome): string {
   return o.statusCode > 0 ? `${Math.floor(o.statusCode / 100)}xx` : (o.errorClass ?? 'other');
 }
 
+/** No answer from the origin (or, where speed is expected, a slow one): the limiter backs off. */
+function congested(o: Outcome, durationMs: number, lane: Lane, slowMs: number): boolean {
+  if (o.statusCode === 0 && o.errorClass !== 'blocked' && o.errorClass !== 'config') return true;
+  return lane === 'fast' && durationMs > slowMs;
+}
+
 /**
- * One delivery attempt per call: sign (if asked), send, classify, record, then tell BullMQ
- * what happened: return (delivered), AttemptFailedError (retry on the schedule), or
- * UnrecoverableError (final failure). History is written before BullMQ hears of it, so a
- * crash in between repeats the attempt rather than losing its record.
+ * One delivery attempt per call, gated by the endpoint's health:
+ * - disabled: final `failed` (`disabled`), nothing sent;
+ * - fast lane: an endpoint that is not healthy, or an origin over an adaptive limit cut
+ *   below its ceiling, moves to the slow lane (no attempt used), so healthy endpoints never
+ *   wait behind it; a healthy origin at its ceiling is parked, as in the slow lane;
+ * - slow lane, circuit open: one probe at a time is sent; other attempts are recorded as
+ *   `circuit_open` and the schedule goes on, except a postback's last attempt when nothing
+ *   was ever sent for it (a postback never fails without one real request);
+ * - slow lane, origin over its limit: parked in the delayed set (no attempt used).
+ * Then sign, send, classify, record, and tell BullMQ: return (delivered), AttemptFailedError
+ * (retry on the schedule) or UnrecoverableError (final). History is written before BullMQ
+ * hears of it, so a crash in between repeats the attempt rather than losing its record.
  */
 export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
+  const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
     const data = job.data;
     const postbackId = job.id as string;
-    const n = job.attemptsMade + 1;
-    const maxAttempts = job.opts.attempts ?? 1;
+    const made = job.attemptsMade + (data.a0 ?? 0);
+    const n = made + 1;
+    const maxAttempts = (job.opts.attempts ?? 1) + (data.a0 ?? 0);
+    const subject = subjectOf(data.ep, data.u);
+    const origin = originOf(data.u);
+    const state: HealthState = deps.registry.find(data.ep)?.enabled === false ? 'disabled' : board.stateOf(subject);
+
+    let outcome: Outcome | undefined;
+    let mode: AcquireMode = 'adaptive';
+    let probing = false;
+    if (state === 'disabled') outcome = DISABLED;
+    else if (lane === 'fast' && state !== 'healthy' && deps.toSlowLane) {
+      await deps.toSlowLane(job, made);
+      deps.metrics.laneMoves.inc({ reason: state });
+      return;
+    } else if (state === 'open') {
+      if (n >= maxAttempts && made - (data.co ?? 0) <= 0) mode = 'ceiling';
+      else if (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.to, deps.maxAttemptMs), health.probeIntervalMs)) {
+        mode = 'force';
+        probing = true;
+      } else outcome = CIRCUIT_OPEN;
+    }
+
     const schedule = data.sch ?? deps.defaultScheduleS;
-    const timeoutMs = Math.min(data.to, deps.maxAttemptMs);
     const request = requestOf(data);
     const policy = await policies.resolve(data);
-
-    let outcome: Outcome;
     let startedMs = Date.now();
     let durationMs = 0;
-    if (policy.signerMissing) {
-      // Sending unsigned what was meant to be signed would be worse than not sending.
-      outcome = SIGNER_MISSING;
-    } else {
-      const release = deps.limiter.tryAcquire(request.url);
+    if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
+    if (outcome === undefined) {
+      const release = limiter.tryAcquire(origin, mode);
       if (release === undefined) {
-        // Over the origin's cap: back to the delayed set; attemptsMade is unchanged.
-        await job.moveToDelayed(Date.now() + deps.limiter.parkDelayMs(request.url), token);
+        // Held below its ceiling, the origin is congested (or still unproven): the slow lane
+        // takes the job. At its ceiling it is merely busy: wait here, as any busy origin does.
+        if (lane === 'fast' && deps.toSlowLane && !limiter.atCeiling(origin)) {
+          await deps.toSlowLane(job, made);
+          deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
+          return;
+        }
+        // Over the origin's limit: back to the delayed set; attemptsMade is unchanged.
+        await job.moveToDelayed(Date.now() + limiter.parkDelayMs(origin), token);
         throw new DelayedError();
       }
+      const inFlight = reporter.started(subject, Date.now());
+      let sent: Outcome | undefined;
       try {
         const headers = policy.signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
-        ({ outcome, startedMs, durationMs } = await attempt(deps.dispatcher, request, headers, timeoutMs, policy.rule));
+        const result = await attempt(deps.dispatcher, request, headers, Math.min(data.to, deps.maxAttemptMs), policy.rule);
+        ({ startedMs, durationMs } = result);
+        sent = result.outcome;
       } finally {
-        release(durationMs);
+        release(durationMs, sent === undefined || congested(sent, durationMs, lane, health.slowMs));
+        // A target our own guard refused says nothing about the publisher's health.
+        if (sent === undefined || sent.errorClass === 'blocked') reporter.abandoned(subject, inFlight);
+        else reporter.finished(subject, inFlight, sent.ok, durationMs, sent.errorClass);
       }
+      outcome = sent;
+      // A probe's answer should close (or keep open) the circuit for every worker now.
+      if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
 
     const nowMs = Date.now();
@@ -99,22 +162,30 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
     await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    if (outcome === CIRCUIT_OPEN && !final) await job.updateData({ ...data, co: (data.co ?? 0) + 1 });
 
     const m = deps.metrics;
-    m.attemptDuration.observe(durationMs / 1000);
-    m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
+    const outcomeLabel = outcome.ok ? 'delivered' : outcome === CIRCUIT_OPEN || outcome === DISABLED ? outcome.errorClass! : final ? 'failed' : 'retry';
+    m.endpointAttempts.inc({ endpoint_id: data.ep, outcome: outcomeLabel });
+    if (outcome !== CIRCUIT_OPEN && outcome !== DISABLED) {
+      m.attemptDuration.observe(durationMs / 1000);
+      m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
+    }
     const logFields = { postbackId, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
     if (outcome.ok) {
       m.finals.inc({ outcome: 'delivered' });
+      reporter.final(subject, true);
       deps.logger.info(logFields, 'postback delivered');
       return;
     }
     if (final) {
       m.finals.inc({ outcome: 'failed' });
+      if (outcome !== DISABLED) reporter.final(subject, false);
       deps.logger.warn(logFields, 'postback failed');
       throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
     }
-    deps.logger.warn({ ...logFields, nextAttemptAt: nextMs }, 'attempt failed');
+    if (outcome === CIRCUIT_OPEN) deps.logger.debug({ ...logFields, nextAttemptAt: nextMs }, 'attempt not sent: circuit open');
+    else deps.logger.warn({ ...logFields, nextAttemptAt: nextMs }, 'attempt failed');
     throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);
   };
 }

@@ -1,15 +1,22 @@
-import type { Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Agent } from 'undici';
+import { HealthReporter, type Transition } from '../health/health-reporter.js';
+import type { Lane } from '../health/health-state.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { trimIndex } from '../history/trim-index.js';
 import type { DeliveryJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { AdaptiveLimiter } from './adaptive-limiter.js';
+import { AlertSender } from './alert-sender.js';
 import { createDeliveryWorker } from './delivery-worker.js';
-import { OriginLimiter } from './origin-limiter.js';
+import { createLaneMover } from './lane-mover.js';
 
 export interface WorkerService {
+  /** The fast lane's worker (healthy endpoints). */
   readonly worker: Worker<DeliveryJobData>;
+  readonly workers: Readonly<Record<Lane, Worker<DeliveryJobData>>>;
+  readonly reporter: HealthReporter;
   readonly agent: Agent;
   /** Stops taking jobs; waits up to SHUTDOWN_TIMEOUT_MS for in-flight attempts. */
   close(): Promise<void>;
@@ -17,70 +24,134 @@ export interface WorkerService {
 
 const REGISTRY_REFRESH_MS = 5_000;
 const TRIM_EVERY_MS = 60_000;
+/** How often each worker folds what it saw into the shared health state. */
+const HEALTH_FLUSH_MS = 200;
+/** The fast lane starts an origin it does not know at this many attempts in flight. */
+const FAST_INITIAL_PER_ORIGIN = 2;
+const SLOW_INITIAL_PER_ORIGIN = 16;
 
+/**
+ * A worker process's delivery side: two lanes (BullMQ workers on two queues) sharing one
+ * Agent, one health reporter and one view of the health states.
+ * - fast: WORKER_CONCURRENCY slots for healthy endpoints, PER_ORIGIN_CONCURRENCY at most
+ *   per origin (adaptive below it); anything degraded, open or over its limit moves on.
+ * - slow: SLOW_LANE_CONCURRENCY slots (in-flight requests are cheap), SLOW_LANE_ORIGIN_MAX
+ *   per origin (adaptive below it); circuit breaking happens here.
+ */
 export function startWorker(runtime: Runtime): WorkerService {
   const { config, logger } = runtime;
   const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
-  connection.on('error', (err: Error) => logger.debug({ err: err.message }, 'worker redis error'));
+  const onRedisError = (err: Error): void => logger.debug({ err: err.message }, 'worker redis error');
+  connection.on('error', onRedisError);
   const agent = runtime.deliveryAgent();
-  const worker = createDeliveryWorker(
-    {
-      connection,
-      keys: runtime.keys,
-      concurrency: config.workerConcurrency,
-      lockMs: config.workerLockMs,
-      stalledIntervalMs: config.workerStalledIntervalMs,
-    },
-    {
-      registry: runtime.registry,
-      history: runtime.history,
-      dispatcher: agent,
-      defaultScheduleS: config.retryScheduleS,
-      maxAttemptMs: config.workerLockMs - 1000,
-      logger,
-      metrics: runtime.metrics,
-      limiter: new OriginLimiter(config.perOriginConcurrency),
-    },
-  );
-  worker.on('error', (err: Error) => logger.error({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) => {
+  const board = runtime.health;
+  const reporter = new HealthReporter(runtime.redis, runtime.keys, runtime.healthPolicy, board);
+  const alerts =
+    config.alertWebhookUrl === undefined
+      ? undefined
+      : new AlertSender({ url: config.alertWebhookUrl, secret: config.alertWebhookSecret, redis: runtime.redis, keys: runtime.keys, logger });
+  reporter.onTransition((t: Transition) => {
+    const fields = { endpointId: t.subject, from: t.from, to: t.to, consecutiveFailures: t.consecutiveFailures };
+    if (t.to === 'healthy') logger.info(fields, 'endpoint recovered');
+    else logger.warn(fields, 'endpoint health changed');
+    alerts?.notify(t);
+  });
+
+  const common = {
+    registry: runtime.registry,
+    history: runtime.history,
+    dispatcher: agent,
+    defaultScheduleS: config.retryScheduleS,
+    maxAttemptMs: config.workerLockMs - 1000,
+    logger,
+    metrics: runtime.metrics,
+    board,
+    reporter,
+    policy: runtime.healthPolicy,
+    redis: runtime.redis,
+    keys: runtime.keys,
+  };
+  const base = { connection, keys: runtime.keys, lockMs: config.workerLockMs, stalledIntervalMs: config.workerStalledIntervalMs };
+  const fastMax = config.perOriginConcurrency;
+  const slowMax = config.slowLaneOriginMax;
+  const workers: Record<Lane, Worker<DeliveryJobData>> = {
+    fast: createDeliveryWorker(
+      { ...base, concurrency: config.workerConcurrency },
+      {
+        ...common,
+        lane: 'fast',
+        limiter: new AdaptiveLimiter({ initial: Math.min(FAST_INITIAL_PER_ORIGIN, fastMax), min: 1, max: fastMax }),
+        toSlowLane: createLaneMover(runtime.queues.slow),
+      },
+    ),
+    slow: createDeliveryWorker(
+      { ...base, concurrency: config.slowLaneConcurrency },
+      { ...common, lane: 'slow', limiter: new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax }) },
+    ),
+  };
+  const onFailed = (job: Job<DeliveryJobData> | undefined, err: Error): void => {
     // The processor records its own outcomes. A job that BullMQ failed for good on its own
     // (stalled too often, an error before any attempt, a record that could not be written)
     // must not stay `queued` or `retrying` in history: mark it failed.
     if (!job?.id || job.finishedOn === undefined) return;
     if (err.name === 'UnrecoverableError') return;
-    logger.error({ postbackId: job.id, err: err.message }, 'job failed outside an attempt');
-    markFailedIfPending(runtime.history, job.id, 'other', Date.now()).catch(() => undefined);
-  });
+    logger.error({ postbackId: job.id, err }, 'job failed outside an attempt');
+    markFailedIfPending(runtime.history, job.id, 'other', Date.now()).catch((e: unknown) =>
+      logger.error({ postbackId: job.id, err: e }, 'could not mark a failed job failed in history'),
+    );
+  };
+  for (const w of Object.values(workers)) {
+    w.on('error', (err: Error) => logger.error({ err }, 'worker error'));
+    w.on('failed', onFailed);
+  }
+  // Take jobs only once the health states are known: a new worker must not send to an
+  // endpoint whose circuit other workers opened.
+  const onRunError = (err: unknown): void => logger.error({ err }, 'worker stopped on an error');
+  void board
+    .refresh()
+    .catch((err: unknown) => logger.warn({ err }, 'health states not read at start'))
+    .finally(() => {
+      for (const w of Object.values(workers)) if (!w.closing) w.run().catch(onRunError);
+    });
+  board.start((err) => logger.warn({ err }, 'health states refresh failed'));
+  reporter.start(HEALTH_FLUSH_MS, (err) => logger.warn({ err }, 'health flush failed'));
 
   const refresh = setInterval(() => {
-    runtime.registry.refresh().catch(() => undefined);
+    runtime.registry.refresh().catch((err: unknown) => logger.warn({ err }, 'endpoint registry refresh failed'));
   }, REGISTRY_REFRESH_MS);
   refresh.unref();
   const trim = setInterval(() => {
-    trimIndex(runtime.history, Date.now()).catch(() => undefined);
+    trimIndex(runtime.history, Date.now()).catch((err: unknown) => logger.warn({ err }, 'history index trim failed'));
   }, TRIM_EVERY_MS);
   trim.unref();
 
-  logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'worker started');
+  logger.info(
+    { concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix },
+    'worker started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
-    worker,
+    worker: workers.fast,
+    workers,
+    reporter,
     agent,
     close() {
       closing ??= (async () => {
         clearInterval(refresh);
         clearInterval(trim);
-        const graceful = worker.close();
+        const all = Object.values(workers);
+        const graceful = Promise.all(all.map((w) => w.close()));
         const timedOut = await Promise.race([
           graceful.then(() => false),
           new Promise<boolean>((r) => setTimeout(() => r(true), config.shutdownTimeoutMs).unref()),
         ]);
         if (timedOut) {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: in-flight jobs return to the queue via the stalled check');
-          await worker.close(true).catch(() => undefined);
+          await Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
         }
+        await reporter.stop().catch((err: unknown) => logger.warn({ err }, 'last health flush failed'));
+        await alerts?.close();
         connection.disconnect();
       })();
       return closing;

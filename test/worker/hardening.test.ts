@@ -42,7 +42,7 @@ describe('hardening', () => {
     expect(record.status).toBe('delivered');
   });
 
-  it('keeps a healthy endpoint flowing while a dead one hangs, and parking over the cap consumes no attempt', async () => {
+  it('keeps a healthy endpoint flowing while a dead one hangs, and moving or parking a postback consumes no attempt', async () => {
     stack = await t.start({ WORKER_CONCURRENCY: '8', PER_ORIGIN_CONCURRENCY: '2', RETRY_SCHEDULE: '0', REQUEST_TIMEOUT_MS: '2000' });
     const slow = new Receiver();
     await slow.start();
@@ -60,9 +60,9 @@ describe('hardening', () => {
       await t.receiver.waitFor(20, 10_000);
       const stillHanging = await Promise.all(deadIds.map((id) => stack!.runtime.history.redis.hget(stack!.runtime.keys.record(id), 's')));
       expect(stillHanging.filter((s) => s === 'queued').length).toBeGreaterThanOrEqual(8);
-      expect(slow.requests.length).toBeLessThanOrEqual(2);
       for (const id of healthyIds) expect((await stack.waitFinal(id)).status).toBe('delivered');
-      // The dead ones each fail after exactly one timed-out attempt: parking did not count.
+      // The dead ones each fail after exactly one timed-out attempt: moving to the slow lane,
+      // parking and the open circuit did not count (the last attempt is always sent).
       for (const id of deadIds) {
         const r = await stack.waitFinal(id, 30_000);
         expect(r.attempts.map((a) => a.error)).toEqual(['timeout']);

@@ -5,6 +5,8 @@ import { EndpointNotFoundError } from '../../endpoints/errors.js';
 import { ValidationError } from '../../errors/base-error.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { CompiledEndpoint } from '../../endpoints/compile-endpoint.js';
+import { disableEndpoint, enableEndpoint } from '../../health/endpoint-switch.js';
+import { readHealth, type EndpointHealth } from '../../health/read-health.js';
 
 export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { registry, config } = runtime;
@@ -14,15 +16,47 @@ export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
       ? [`url host is a loopback/private/link-local address: deliveries will fail with error class "blocked" unless ALLOW_PRIVATE_TARGETS or ALLOWED_TARGET_CIDRS allow it`]
       : [];
 
+  /** Endpoints as the API shows them: definition (secrets masked) plus SPEC's `health`. */
+  const withHealth = async (eps: readonly CompiledEndpoint[]): Promise<Record<string, unknown>[]> => {
+    const health = await readHealth(runtime.redis, runtime.keys, eps.map((ep) => ep.id));
+    return eps.map((ep) => ({ ...ep.toPublic(), health: effectiveHealth(ep, health.get(ep.id)!) }));
+  };
+
   app.get('/v1/endpoints', async () => {
     await registry.refresh();
-    return { endpoints: registry.list().map((ep) => ep.toPublic()) };
+    return { endpoints: await withHealth(registry.list()) };
   });
 
   app.get('/v1/endpoints/:id', async (request) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
-    return registry.get(id).toPublic();
+    const [ep] = await withHealth([registry.get(id)]);
+    return ep;
+  });
+
+  /** Disabled: new events skip it (`disabled`), its pending postbacks end failed (`disabled`). */
+  app.post('/v1/endpoints/:id/disable', async (request) => {
+    const { id } = request.params as { id: string };
+    await registry.refresh();
+    const ep = registry.get(id);
+    const body = (request.body ?? {}) as { reason?: unknown };
+    const reason = typeof body.reason === 'string' && body.reason.length > 0 ? body.reason.slice(0, 200) : 'operator';
+    await disableEndpoint(runtime.redis, runtime.keys, id, reason);
+    runtime.health.set(id, 'disabled');
+    const [out] = await withHealth([ep]);
+    return out;
+  });
+
+  /** Enabled again, healthy, failure streaks cleared (also turns on a definition with `enabled: false`). */
+  app.post('/v1/endpoints/:id/enable', async (request) => {
+    const { id } = request.params as { id: string };
+    await registry.refresh();
+    let ep = registry.get(id);
+    if (!ep.enabled) [ep] = (await registry.upsert([{ ...ep.definition, enabled: true }])) as [CompiledEndpoint];
+    await enableEndpoint(runtime.redis, runtime.keys, id);
+    runtime.health.set(id, 'healthy');
+    const [out] = await withHealth([ep]);
+    return out;
   });
 
   app.put('/v1/endpoints/:id', async (request) => {
@@ -38,7 +72,8 @@ export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
       ]);
     }
     const [ep] = await registry.upsert([{ ...def, id }]);
-    return { ...ep!.toPublic(), warnings: warningsFor(ep!) };
+    const [out] = await withHealth([ep!]);
+    return { ...out, warnings: warningsFor(ep!) };
   });
 
   app.delete('/v1/endpoints/:id', async (request, reply) => {
@@ -53,4 +88,9 @@ export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
     await registry.refresh();
     return testEndpoint(registry.get(id), runtime.deliveryAgent(), request.body);
   });
+}
+
+/** A definition with `enabled: false` is disabled whatever its recorded health says. */
+function effectiveHealth(ep: CompiledEndpoint, h: EndpointHealth): EndpointHealth {
+  return ep.enabled || h.state === 'disabled' ? h : { ...h, state: 'disabled', disabled_reason: 'configuration (enabled: false)' };
 }

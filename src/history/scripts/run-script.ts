@@ -11,6 +11,25 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /**
+   * Runs the script once per call in one pipeline. After a Redis restart the script cache
+   * is empty and every call fails with NOSCRIPT (none ran): load it and send them again.
+   * Each result is the call's reply, or its error.
+   */
+  async runMany(redis: Redis, calls: readonly { keys: readonly string[]; args: readonly (string | number)[] }[]): Promise<(unknown | Error)[]> {
+    const send = async (): Promise<[Error | null, unknown][]> => {
+      const pipe = redis.pipeline();
+      for (const c of calls) pipe.evalsha(this.sha, c.keys.length, ...c.keys, ...c.args);
+      return ((await pipe.exec()) ?? []) as [Error | null, unknown][];
+    };
+    let replies = await send();
+    if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
+      await redis.script('LOAD', this.source);
+      replies = await send();
+    }
+    return replies.map(([err, value]) => err ?? value);
+  }
+
   async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);

@@ -1,0 +1,25 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { EndpointRegistry } from '../endpoints/registry.js';
+import type { HealthBoard } from './health-board.js';
+import { HEALTH_STATES } from './health-state.js';
+
+/**
+ * `postback_endpoint_state{endpoint_id,state}`: 1 for each endpoint's current state, 0 for
+ * the others (so alerts can match `== 1`), read at scrape time from the shared states.
+ */
+export function registerEndpointStateGauge(registry: Registry, endpoints: EndpointRegistry, board: HealthBoard): void {
+  new Gauge({
+    name: 'postback_endpoint_state',
+    help: 'Endpoint health state (healthy, degraded, open, disabled): 1 for the current one.',
+    labelNames: ['endpoint_id', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      await Promise.all([board.refresh(), endpoints.refresh()]);
+      this.reset();
+      for (const ep of endpoints.list()) {
+        const current = ep.enabled ? board.stateOf(ep.id) : 'disabled';
+        for (const s of HEALTH_STATES) this.set({ endpoint_id: ep.id, state: s }, s === current ? 1 : 0);
+      }
+    },
+  });
+}

@@ -1,0 +1,111 @@
+/** How a caller asks for a slot. */
+export type AcquireMode =
+  /** Within the origin's adaptive limit. */
+  | 'adaptive'
+  /** Within the hard ceiling only (a postback's last chance to be sent at all). */
+  | 'ceiling'
+  /** Always (the one probe of an open circuit). */
+  | 'force';
+
+export interface LimiterOptions {
+  /** The limit an origin starts at (and returns to once forgotten). */
+  readonly initial: number;
+  readonly min: number;
+  /** The hard ceiling. */
+  readonly max: number;
+}
+
+interface OriginState {
+  inFlight: number;
+  limit: number;
+  /** Doubling until the first congestion (slow start), then +1 per attempt. */
+  slowStart: boolean;
+  /** Moving average of attempt durations: how often a slot frees up. */
+  avgMs: number;
+  /** When the last job this process parked for the origin is due back. */
+  parkedUntil: number;
+}
+
+const MIN_PARK_MS = 50;
+const MAX_PARK_MS = 30_000;
+const MAX_TRACKED_ORIGINS = 10_000;
+
+/**
+ * Attempts in flight per origin within one worker process, with an adaptive limit (AIMD,
+ * as TCP does): doubled on each uncongested attempt until the first congestion (slow
+ * start), +1 after that, halved on a congested one (timeout, connection error, or a slow
+ * answer where speed is expected). A new origin starts low, so slow or dead ones never
+ * hold more than a slot or two before they are found out; a fast one reaches the ceiling
+ * within a handful of attempts.
+ */
+export class AdaptiveLimiter {
+  private readonly options: LimiterOptions;
+  private readonly origins = new Map<string, OriginState>();
+
+  constructor(options: LimiterOptions) {
+    if (!(options.min >= 1 && options.min <= options.initial && options.initial <= options.max)) {
+      throw new RangeError(`limiter needs 1 <= min <= initial <= max, got ${JSON.stringify(options)}`);
+    }
+    this.options = options;
+  }
+
+  private state(origin: string): OriginState {
+    let s = this.origins.get(origin);
+    if (s === undefined) {
+      if (this.origins.size >= MAX_TRACKED_ORIGINS) this.forgetIdle();
+      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0 };
+      this.origins.set(origin, s);
+    }
+    return s;
+  }
+
+  limitOf(origin: string): number {
+    return this.origins.get(origin)?.limit ?? this.options.initial;
+  }
+
+  /** True when the origin may use the whole ceiling: it is busy, not congested. */
+  atCeiling(origin: string): boolean {
+    return this.limitOf(origin) >= this.options.max;
+  }
+
+  /** A release function when a slot is free, else undefined. */
+  tryAcquire(origin: string, mode: AcquireMode): ((durationMs: number, congested: boolean) => void) | undefined {
+    const s = this.state(origin);
+    const cap = mode === 'adaptive' ? s.limit : mode === 'ceiling' ? this.options.max : Infinity;
+    if (s.inFlight >= cap) return undefined;
+    s.inFlight++;
+    let released = false;
+    return (durationMs, congested) => {
+      if (released) return;
+      released = true;
+      s.inFlight--;
+      s.avgMs = s.avgMs * 0.8 + durationMs * 0.2;
+      if (congested) {
+        s.slowStart = false;
+        s.limit = Math.max(this.options.min, Math.floor(s.limit / 2));
+      } else s.limit = Math.min(this.options.max, s.slowStart ? s.limit * 2 : s.limit + 1);
+    };
+  }
+
+  /**
+   * When a job over its origin's limit should be tried again: the next free place in a
+   * schedule that releases one parked job per slot turnover (average duration / limit),
+   * after the last job parked for that origin, jittered, 50 ms to 30 s. A dead origin's
+   * backlog comes back spread over the time its slots can take it instead of churning.
+   */
+  parkDelayMs(origin: string): number {
+    const s = this.state(origin);
+    const now = Date.now();
+    const turnover = s.avgMs / s.limit;
+    const due = Math.min(now + MAX_PARK_MS, Math.max(now, s.parkedUntil) + turnover);
+    s.parkedUntil = due;
+    const delay = (due - now) * (0.75 + Math.random() * 0.5);
+    return Math.round(Math.min(MAX_PARK_MS, Math.max(MIN_PARK_MS, delay)));
+  }
+
+  /** Keeps the map as small as the set of busy origins. */
+  private forgetIdle(): void {
+    const now = Date.now();
+    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.parkedUntil < now) this.origins.delete(origin);
+  }
+}

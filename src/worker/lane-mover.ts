@@ -1,0 +1,21 @@
+import type { Job } from 'bullmq';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import { JOB_NAME, type DeliveryJobData } from '../queue/job-data.js';
+import { BACKOFF_TYPE } from '../queue/retry-policy.js';
+
+/**
+ * Hands a fast-lane job to the slow lane under the same id, carrying the attempts it made
+ * (`a0`), so its schedule and attempt count go on where they were. Adding an id the slow
+ * lane already holds is a no-op, so a worker that dies between the add and completing the
+ * fast-lane job cannot make two.
+ */
+export function createLaneMover(slow: DeliveryQueue): (job: Job<DeliveryJobData>, attemptsMade: number) => Promise<void> {
+  return async (job, attemptsMade) => {
+    const total = (job.opts.attempts ?? 1) + (job.data.a0 ?? 0);
+    await slow.add(JOB_NAME, { ...job.data, a0: attemptsMade }, {
+      jobId: job.id!,
+      attempts: Math.max(1, total - attemptsMade),
+      backoff: { type: BACKOFF_TYPE },
+    });
+  };
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { histogramQuantile, laneOf, latencyBucket, LATENCY_BUCKETS_MS, subjectOf } from '../../src/health/health-state.js';
+import { alertFor } from '../../src/worker/alert-sender.js';
+import { AdaptiveLimiter } from '../../src/worker/adaptive-limiter.js';
+
+describe('health state helpers', () => {
+  it('puts degraded and open endpoints in the slow lane, the rest in the fast one', () => {
+    expect([laneOf('healthy'), laneOf('degraded'), laneOf('open'), laneOf('disabled')]).toEqual(['fast', 'slow', 'slow', 'fast']);
+  });
+
+  it('keys inline targets by origin and registered endpoints by id', () => {
+    expect(subjectOf('pub7', 'https://a.example/x?y=1')).toBe('pub7');
+    expect(subjectOf('inline', 'HTTPS://A.example:8443/x?y=1')).toBe('inline@https://a.example:8443');
+    expect(subjectOf('inline', 'http://b.example')).toBe('inline@http://b.example');
+  });
+
+  it.each([
+    [0, 0], [5, 0], [6, 1], [250, 5], [999, 7], [1000, 7], [30_000, 11], [30_001, 12],
+  ])('puts %i ms in latency bucket %i', (ms, bucket) => {
+    expect(latencyBucket(ms)).toBe(bucket);
+  });
+
+  it('reads quantiles as bucket upper bounds, and none from an empty histogram', () => {
+    const h = new Array<number>(LATENCY_BUCKETS_MS.length).fill(0);
+    expect(histogramQuantile(h, 0.5)).toBeNull();
+    h[2] = 98; // <= 25 ms
+    h[9] = 2; // <= 5000 ms
+    expect(histogramQuantile(h, 0.5)).toBe(25);
+    expect(histogramQuantile(h, 0.99)).toBe(5000);
+    h[12] = 100; // over 30 s
+    expect(histogramQuantile(h, 0.99)).toBe(30_000);
+  });
+
+  it.each([
+    ['healthy', 'degraded', 'endpoint.degraded'],
+    ['healthy', 'open', 'endpoint.degraded'],
+    ['degraded', 'open', undefined],
+    ['open', 'healthy', 'endpoint.recovered'],
+    ['degraded', 'healthy', 'endpoint.recovered'],
+    ['degraded', 'disabled', 'endpoint.disabled'],
+    ['disabled', 'healthy', undefined],
+  ] as const)('alerts %s -> %s as %s', (from, to, type) => {
+    expect(alertFor({ subject: 'e', from, to, consecutiveFailures: 0 })).toBe(type);
+  });
+});
+
+describe('AdaptiveLimiter', () => {
+  it('starts low, doubles while uncongested, halves on congestion, then grows by one', () => {
+    const l = new AdaptiveLimiter({ initial: 2, min: 1, max: 25 });
+    const a = l.tryAcquire('o', 'adaptive')!;
+    const b = l.tryAcquire('o', 'adaptive')!;
+    expect(l.tryAcquire('o', 'adaptive')).toBeUndefined();
+    a(5, false);
+    expect(l.limitOf('o')).toBe(4);
+    b(5, false);
+    expect(l.limitOf('o')).toBe(8);
+    l.tryAcquire('o', 'adaptive')!(2000, true);
+    expect(l.limitOf('o')).toBe(4);
+    l.tryAcquire('o', 'adaptive')!(5, false);
+    expect(l.limitOf('o')).toBe(5);
+    expect(l.atCeiling('o')).toBe(false);
+  });
+
+  it('never goes under min or over max, and a release counts once', () => {
+    const l = new AdaptiveLimiter({ initial: 2, min: 1, max: 3 });
+    for (let i = 0; i < 5; i++) l.tryAcquire('o', 'adaptive')!(1, true);
+    expect(l.limitOf('o')).toBe(1);
+    const r = l.tryAcquire('o', 'adaptive')!;
+    r(1, false);
+    r(1, false);
+    expect(l.limitOf('o')).toBe(2);
+    for (let i = 0; i < 5; i++) l.tryAcquire('o', 'adaptive')!(1, false);
+    expect(l.limitOf('o')).toBe(3);
+    expect(l.atCeiling('o')).toBe(true);
+  });
+
+  it('lets a last chance through up to the ceiling and a probe past everything', () => {
+    const l = new AdaptiveLimiter({ initial: 1, min: 1, max: 2 });
+    expect(l.tryAcquire('o', 'adaptive')).toBeDefined();
+    expect(l.tryAcquire('o', 'adaptive')).toBeUndefined();
+    expect(l.tryAcquire('o', 'ceiling')).toBeDefined();
+    expect(l.tryAcquire('o', 'ceiling')).toBeUndefined();
+    expect(l.tryAcquire('o', 'force')).toBeDefined();
+  });
+
+  it('refuses options that cannot hold, naming them', () => {
+    expect(() => new AdaptiveLimiter({ initial: 5, min: 1, max: 2 })).toThrow(/min <= initial <= max/);
+  });
+
+  it('spreads parked jobs over the time the origin frees slots, 50 ms to 30 s', () => {
+    const l = new AdaptiveLimiter({ initial: 1, min: 1, max: 1 });
+    l.tryAcquire('o', 'adaptive')!(2000, false);
+    const delays = Array.from({ length: 5 }, () => l.parkDelayMs('o'));
+    for (const d of delays) expect(d).toBeGreaterThanOrEqual(50);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(30_000);
+    expect(delays[4]!).toBeGreaterThan(delays[0]!);
+  });
+});
