@@ -36,6 +36,7 @@ export interface Config {
   readonly autoDisableWindowHours: number;
   readonly alertWebhookUrl: string | undefined;
   readonly alertWebhookSecret: string | undefined;
+  readonly metricsPort: number | undefined;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -156,6 +157,8 @@ export const VARIABLES = [
     description: 'Operator alerts (endpoint.degraded, endpoint.disabled, endpoint.recovered) are POSTed here, at most one per endpoint and type per 10 minutes.' }),
   spec({ env: 'ALERT_WEBHOOK_SECRET', key: 'alertWebhookSecret', default: undefined, parse: optionalText,
     description: 'Standard Webhooks secret (whsec_...) that signs operator alerts.' }),
+  spec({ env: 'METRICS_PORT', key: 'metricsPort', default: undefined, parse: integer(0, 65535) as Parser<number | undefined>,
+    description: '`postback worker` serves /metrics and /healthz on this port (unset: no HTTP server in a worker process).' }),
 ] as const;
 
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
