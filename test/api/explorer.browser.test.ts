@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium } from '../../tools/find-chromium.mjs';
 import { Receiver, respond } from '../helpers/receiver.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -12,7 +13,7 @@ interface BrowserGlobals {
 }
 
 /**
- * The Postback Explorer (GET /) in a real headless Debian chromium, against a real stack:
+ * The Postback Explorer (GET /) in a real headless Chromium, against a real stack:
  * API + worker on loopback, real Redis and BullMQ, deliveries to a real HTTP receiver.
  */
 describe('Postback Explorer page', () => {
@@ -37,8 +38,11 @@ describe('Postback Explorer page', () => {
       { id: 'ep-ok', publisher_id: '7', url: `${receiver.base}/ok?click_id={external_id}&payout={payout}` },
       { id: 'ep-bad', publisher_id: '8', url: `${receiver.base}/bad?e={event_id}` },
     ]);
+    // CHROME_PATH, else Debian's chromium or Google Chrome (npm test's pretest checks this first).
+    const executablePath = findChromium(process.env);
+    if (executablePath === undefined) throw new Error('No Chrome/Chromium: set CHROME_PATH or run `sudo apt-get install -y chromium`.');
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     // UTC in the page, so the test can write datetime-local values from ISO times.
