@@ -2,9 +2,17 @@
 // one receiver process: (a) the HTTP limit, (b) BullMQ + fetch, (c) this dispatcher via the
 // library producer and via POST /v1/events. Prints a table and writes bench/results.json.
 // `npm run bench -- --soak` runs the 1,000,000-postback worker-memory soak instead.
+// `npm run bench -- --isolation` runs the healthy-beside-dead/slow publishers benchmark
+// instead (bench/isolation-report.mjs; its own Redis and processes per run).
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { runScenario, startChild, startRedis } from './lib.mjs';
+
+if (process.argv.includes('--isolation')) {
+  const { runIsolation } = await import('./isolation-report.mjs');
+  await runIsolation();
+  process.exit(0);
+}
 
 const soak = process.argv.includes('--soak');
 const N = Number(process.env.BENCH_N ?? 20_000);

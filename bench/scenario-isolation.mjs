@@ -1,0 +1,397 @@
+// One isolation run, as a network would run the dispatcher with its DEFAULT configuration:
+// `postback start` (API + worker, one process) on a throw-away Redis, endpoints made with
+// PUT /v1/endpoints/:id, events sent as batches to POST /v1/events, publishers on loopback.
+//   - one healthy publisher (own process and port, answers 200 at once) at HEALTHY_RATE/s;
+//   - ISOLATION_OTHERS other publishers, each its own origin (port), OTHER_RATE/s each,
+//     ISOLATION_KIND "dead" (accepts TCP, never answers; timeout_ms 2000) or "slow"
+//     (200 after 3 s), or "none" (the healthy publisher alone: the baseline).
+// Prints one JSON line (the run's figures) last, for lib.mjs runScenario. Every child is
+// killed on the way out, whatever happens; every wait below is bounded in time.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { VARIABLES } from '../dist/src/config/schema.js';
+import { freePort, percentile, sleep, startChild, startRedis } from './lib.mjs';
+
+const env = process.env;
+const KIND = env.ISOLATION_KIND ?? 'none';
+const OTHERS = KIND === 'none' ? 0 : Number(env.ISOLATION_OTHERS ?? 16);
+const SECONDS = Number(env.ISOLATION_SECONDS ?? 20);
+const GRACE_S = Number(env.ISOLATION_GRACE_SECONDS ?? 5);
+const DRAIN_S = Number(env.ISOLATION_DRAIN_SECONDS ?? 30);
+const WARM_S = Number(env.ISOLATION_WARM_SECONDS ?? 2);
+const HEALTHY_RATE = Number(env.ISOLATION_HEALTHY_RATE ?? 200);
+const OTHER_RATE = Number(env.ISOLATION_OTHER_RATE ?? 40);
+const SLOW_MS = 3000;
+const DEAD_TIMEOUT_MS = 2000;
+// Compressed so a dead postback's five attempts can end within the drain (the default
+// 0,60,90,120,150 would take 7 minutes); the same for the dispatcher and per endpoint.
+const SCHEDULE = (env.ISOLATION_RETRY_SCHEDULE ?? '0,1,1,1,1').split(',').map(Number);
+const TICK_MS = 50; // send cadence: a batch every 50 ms (10 healthy events per batch at 200/s)
+const MAX_BATCH = 1000; // POST /v1/events limit
+// One mixed batch per tick (a network's events interleave publishers) or one per publisher.
+const BATCHING = env.ISOLATION_BATCHING === 'split' ? 'split' : 'mixed';
+if (!['none', 'dead', 'slow'].includes(KIND)) throw new Error(`ISOLATION_KIND must be none, dead or slow, got ${KIND}`);
+
+// ---- processes: tracked so that every exit path kills them ----------------------------
+const children = new Set();
+let redis;
+function killAll() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+  redis?.stop();
+  redis = undefined;
+}
+process.on('exit', killAll); // synchronous kills: also runs after process.exit()
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+// A hard ceiling on the whole run, whatever hangs.
+const HARD_MAX_MS = (60 + WARM_S + 15 + SECONDS * 3 + GRACE_S + DRAIN_S + 180) * 1000;
+setTimeout(() => {
+  process.stderr.write(`isolation: run exceeded ${HARD_MAX_MS / 1000} s, giving up\n`);
+  process.exit(3);
+}, HARD_MAX_MS).unref();
+
+const log = (s) => process.stderr.write(`isolation[${KIND}${OTHERS ? ` x${OTHERS}` : ''}]: ${s}\n`);
+
+/** Distinct free loopback ports (one per publisher origin). */
+async function freePorts(n) {
+  const ports = new Set();
+  for (let i = 0; ports.size < n && i < n * 10; i++) ports.add(await freePort());
+  if (ports.size < n) throw new Error(`could not find ${n} free ports`);
+  return [...ports];
+}
+
+async function receivers(args) {
+  const r = await startChild(['bench/isolation-receivers.mjs', ...args]);
+  children.add(r.child);
+  return r.child;
+}
+
+let askSeq = 0;
+/** Asks a receiver for its figures (bounded: 10 s). */
+function report(child, prefix, extra = {}) {
+  const id = ++askSeq;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error('receiver did not report within 10 s'));
+    }, 10_000);
+    function onMessage(m) {
+      if (m?.id !== id) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(m);
+    }
+    child.on('message', onMessage);
+    child.send({ id, cmd: 'report', prefix, ...extra });
+  });
+}
+
+// ---- the dispatcher, default configuration --------------------------------------------
+/** The parent's environment without any dispatcher setting, so only defaults + ours apply. */
+function defaultEnv() {
+  const out = { ...process.env };
+  for (const v of VARIABLES) delete out[v.env];
+  for (const k of Object.keys(out)) if (k.startsWith('ISOLATION_')) delete out[k];
+  return out;
+}
+
+async function startDispatcher(redisUrl, logFile) {
+  const port = await freePort();
+  const dispatcherEnv = {
+    ...defaultEnv(),
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    ALLOW_PRIVATE_TARGETS: 'true',
+    LOG_LEVEL: 'warn',
+    RETRY_SCHEDULE: SCHEDULE.join(','),
+  };
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start'], { env: dispatcherEnv, stdio: ['ignore', fd, fd] });
+  children.add(child);
+  const base = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 30_000; ; ) {
+    if (child.exitCode !== null) throw new Error(`dispatcher exited ${child.exitCode} at start; see ${logFile}`);
+    if (Date.now() > deadline) throw new Error(`dispatcher not ready within 30 s; see ${logFile}`);
+    try {
+      const r = await request(`${base}/readyz`, { dispatcher: agent });
+      await r.body.dump();
+      if (r.statusCode === 200) break;
+    } catch {}
+    await sleep(100);
+  }
+  return { child, base, env: dispatcherEnv };
+}
+
+// API client: a few keep-alive connections, every call bounded in time.
+const agent = new Agent({ connections: 8, headersTimeout: 30_000, bodyTimeout: 30_000 });
+async function api(base, method, path, body) {
+  const r = await request(`${base}${path}`, {
+    dispatcher: agent,
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.body.text();
+  return { status: r.statusCode, text, json: () => JSON.parse(text) };
+}
+
+/** Sum of a Prometheus metric's samples whose labels contain `labels` (text format). */
+function metricSum(text, name, labels = '') {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labels && !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return sum;
+}
+
+// ---- the run -----------------------------------------------------------------------------
+const t0 = Date.now();
+const logFile = join(mkdtempSync(join(tmpdir(), 'pbd-isolation-')), 'dispatcher.log');
+let result;
+try {
+  redis = await startRedis();
+  const [healthyPort, ...otherPorts] = await freePorts(1 + OTHERS);
+  const healthyRx = await receivers(['healthy', String(healthyPort)]);
+  const othersRx = OTHERS === 0 ? undefined : await receivers(KIND === 'slow' ? ['slow', String(SLOW_MS), ...otherPorts.map(String)] : ['dead', ...otherPorts.map(String)]);
+  const d = await startDispatcher(redis.url, logFile);
+  log(`dispatcher at ${d.base}, log ${logFile}`);
+
+  // Endpoints through the API. t={sent_ms}: the send time travels in the event as a macro
+  // value, so the receiver computes send-to-arrival without any shared state.
+  const url = (port) => `http://127.0.0.1:${port}/pb?e={event_id}&t={sent_ms}`;
+  // healthy-warm: the same origin, for the warm-up, so that the `healthy` endpoint's history
+  // holds only the measured postbacks.
+  const endpoints = [
+    { id: 'healthy', publisher_id: 'pub-healthy', url: url(healthyPort) },
+    { id: 'healthy-warm', publisher_id: 'pub-healthy', url: url(healthyPort) },
+  ];
+  otherPorts.forEach((port, k) =>
+    endpoints.push({
+      id: `${KIND}-${k}`,
+      publisher_id: `pub-${KIND}-${k}`,
+      url: url(port),
+      retry_schedule: SCHEDULE,
+      ...(KIND === 'dead' ? { timeout_ms: DEAD_TIMEOUT_MS } : {}),
+    }),
+  );
+  for (const ep of endpoints) {
+    const { id, ...body } = ep;
+    const r = await api(d.base, 'PUT', `/v1/endpoints/${id}`, body);
+    if (r.status !== 200) throw new Error(`PUT /v1/endpoints/${id}: ${r.status} ${r.text.slice(0, 300)}`);
+    const warnings = r.json().warnings ?? [];
+    if (warnings.length) throw new Error(`PUT /v1/endpoints/${id} warns: ${warnings.join('; ')}`);
+  }
+
+  // Paced sender: per publisher, a due count from elapsed time, sent every TICK_MS in
+  // batches; bounded by count (rate x seconds) and by a time ceiling if the API stalls.
+  const tally = { healthy: newTally(), others: newTally(), warm: newTally() };
+  const postLatencies = [];
+  let postErrors = 0;
+  async function post(events, groupOf) {
+    const t = performance.now();
+    let r;
+    try {
+      r = await api(d.base, 'POST', '/v1/events', { events });
+    } catch (err) {
+      postErrors++;
+      log(`POST /v1/events failed: ${err.message}`);
+      return;
+    }
+    postLatencies.push(performance.now() - t);
+    if (r.status !== 202) {
+      postErrors++;
+      log(`POST /v1/events: ${r.status} ${r.text.slice(0, 200)}`);
+      for (const e of events) tally[groupOf(e)].refused++;
+      return;
+    }
+    r.json().events.forEach((res, i) => {
+      const g = tally[groupOf(events[i])];
+      g.sent++;
+      g.postbacks += res.postbacks.length;
+      for (const s of res.skipped ?? []) g.skipped[s.reason] = (g.skipped[s.reason] ?? 0) + 1;
+    });
+  }
+  async function paced(publishers, seconds, groupOf) {
+    for (const p of publishers) (p.total = Math.round(p.rate * seconds)), (p.next = 0);
+    const start = Date.now();
+    const ceiling = start + seconds * 3000 + 10_000;
+    while (publishers.some((p) => p.next < p.total) && Date.now() < ceiling) {
+      const elapsed = (Date.now() - start) / 1000;
+      const sentMs = Date.now();
+      const perPublisher = publishers.map((p) => {
+        const due = Math.min(p.total, Math.floor(elapsed * p.rate) + 1);
+        const out = [];
+        for (; p.next < due; p.next++) out.push({ id: `${p.prefix}${p.next}`, type: 'conversion', endpoint_id: p.endpoint, sent_ms: sentMs });
+        return out;
+      });
+      const batches = BATCHING === 'split' ? perPublisher : [perPublisher.flat()];
+      for (const events of batches) for (let i = 0; i < events.length; i += MAX_BATCH) await post(events.slice(i, i + MAX_BATCH), groupOf);
+      const wait = TICK_MS - ((Date.now() - start) % TICK_MS);
+      await sleep(wait);
+    }
+    return { seconds: (Date.now() - start) / 1000, unsent: publishers.reduce((a, p) => a + p.total - p.next, 0) };
+  }
+  const healthyPublisher = { endpoint: 'healthy', rate: HEALTHY_RATE };
+  const otherPublishers = otherPorts.map((_, k) => ({ endpoint: `${KIND}-${k}`, rate: OTHER_RATE, prefix: `o${k}-` }));
+
+  // Warm-up (start-up, JIT, sockets), healthy only, the same in every run; not measured.
+  await paced([{ ...healthyPublisher, endpoint: 'healthy-warm', prefix: 'w-' }], WARM_S, () => 'warm');
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(100)) {
+    if ((await report(healthyRx, 'w-')).distinct >= tally.warm.postbacks) break;
+  }
+
+  // The measured run (API timings from here on only).
+  postLatencies.length = 0;
+  log(`sending ${HEALTHY_RATE}/s healthy + ${OTHERS} x ${OTHER_RATE}/s ${KIND} for ${SECONDS} s`);
+  const sendStart = Date.now();
+  const sending = await paced([{ ...healthyPublisher, prefix: 'h-' }, ...otherPublishers], SECONDS, (e) => (e.endpoint_id === 'healthy' ? 'healthy' : 'others'));
+  const sendEnd = Date.now();
+
+  // Grace: the healthy postbacks have GRACE_S after the last send to arrive.
+  const graceEnd = sendEnd + GRACE_S * 1000;
+  while (Date.now() < graceEnd && (await report(healthyRx, 'h-')).distinct < tally.healthy.postbacks) await sleep(100);
+  const graceDone = Date.now(); // graceEnd, or earlier when every healthy postback arrived
+  const atGrace = await report(healthyRx, 'h-', { before: graceEnd });
+  const othersAtGrace = othersRx && (await report(othersRx, 'o', { before: graceEnd }));
+
+  // Drain (bounded): a dead run waits for every postback to be final (possible once dead
+  // attempts stop holding worker slots; the compressed schedule keeps it within the drain);
+  // the others only for the healthy ones still missing
+  // (a slow backlog of 3 s requests cannot drain in bounded time, and is reported as such).
+  const createdTotal = tally.warm.postbacks + tally.healthy.postbacks + tally.others.postbacks;
+  const drainEnd = Date.now() + DRAIN_S * 1000;
+  let finals = 0;
+  let drained = false;
+  while (Date.now() < drainEnd) {
+    if (KIND === 'dead') {
+      const m = await api(d.base, 'GET', '/metrics').catch(() => undefined);
+      if (m?.status === 200) finals = metricSum(m.text, 'postback_deliveries_total');
+      if (finals >= createdTotal) break;
+    } else if ((await report(healthyRx, 'h-')).distinct >= tally.healthy.postbacks) break;
+    await sleep(500);
+  }
+  drained = KIND === 'dead' ? finals >= createdTotal : true;
+  const drainSeconds = (Date.now() - graceDone) / 1000;
+
+  // Final figures. History: one pass over GET /v1/postbacks (unfiltered, 1000 a page),
+  // tallied by endpoint and status: the same numbers as one query per endpoint_id x status,
+  // in one scan of the index instead of (1 + OTHERS) x 4.
+  const end = await report(healthyRx, 'h-', { latencies: true });
+  const othersEnd = othersRx && (await report(othersRx, 'o'));
+  const metricsText = (await api(d.base, 'GET', '/metrics').catch(() => undefined))?.text ?? '';
+  const history = await historyByEndpoint(d.base, createdTotal);
+  const lat = end.latencies;
+  postLatencies.sort((a, b) => a - b);
+  const healthyCreated = tally.healthy.postbacks;
+  const others = sumStatuses(history.byEndpoint, (id) => !id.startsWith('healthy'));
+  result = {
+    kind: KIND,
+    others: OTHERS,
+    seconds: SECONDS,
+    send: { ...sending, batching: BATCHING, tick_ms: TICK_MS, post_errors: postErrors, post_p50_ms: percentile(postLatencies, 50), post_p99_ms: percentile(postLatencies, 99) },
+    healthy: {
+      rate: HEALTHY_RATE,
+      sent: tally.healthy.sent,
+      postbacks: healthyCreated,
+      skipped: tally.healthy.skipped,
+      arrived_by_grace: atGrace.distinct_before,
+      arrived_by_grace_pct: pct(atGrace.distinct_before, healthyCreated),
+      arrived_by_end: end.distinct,
+      arrived_by_end_pct: pct(end.distinct, healthyCreated),
+      duplicates: end.duplicates,
+      // Over the postbacks that arrived (by the end of the drain); missing ones are counted
+      // above, and make these figures floors.
+      latency_over: 'postbacks arrived by the end of the drain',
+      p50_ms: percentile(lat, 50),
+      p90_ms: percentile(lat, 90),
+      p99_ms: percentile(lat, 99),
+      max_ms: lat.at(-1) ?? null,
+      history: history.byEndpoint.healthy ?? {},
+    },
+    others_figures: OTHERS === 0 ? null : {
+      kind: KIND,
+      rate_each: OTHER_RATE,
+      sent: tally.others.sent,
+      postbacks: tally.others.postbacks,
+      skipped: tally.others.skipped,
+      history: others,
+      // delivered = a 200 went out from a slow receiver (once per postback; repeats counted apart)
+      ...(KIND === 'slow'
+        ? {
+            delivered_by_grace: othersAtGrace.distinct_before,
+            delivered_per_s: othersAtGrace.distinct_before / ((graceEnd - sendStart) / 1000),
+            delivered_by_end: othersEnd.distinct,
+            duplicate_deliveries: othersEnd.duplicates,
+            requests_received: othersEnd.requests,
+          }
+        : {}),
+      ...(KIND === 'dead'
+        ? {
+            final: others.delivered + others.failed,
+            final_pct: pct(others.delivered + others.failed, tally.others.postbacks),
+            still_queued: others.queued,
+            still_retrying: others.retrying,
+            connections_received: othersEnd.connections,
+          }
+        : {}),
+    },
+    grace_waited_s: (graceDone - sendEnd) / 1000,
+    drain: { waited_s: drainSeconds, limit_s: DRAIN_S, all_final: KIND === 'dead' ? drained : null, finals_metric: metricSum(metricsText, 'postback_deliveries_total'), created_total: createdTotal },
+    queue_at_end: {
+      waiting: metricSum(metricsText, 'postback_queue_jobs', 'state="waiting"'),
+      delayed: metricSum(metricsText, 'postback_queue_jobs', 'state="delayed"'),
+      active: metricSum(metricsText, 'postback_queue_jobs', 'state="active"'),
+    },
+    history_rows_read: history.rows,
+    history_complete: history.complete,
+    dispatcher_log: logFile,
+    run_seconds: (Date.now() - t0) / 1000,
+  };
+  log(`done in ${result.run_seconds.toFixed(0)} s`);
+} finally {
+  killAll();
+  await agent.close().catch(() => {});
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);
+
+function newTally() {
+  return { sent: 0, postbacks: 0, refused: 0, skipped: {} };
+}
+function pct(n, of) {
+  return of === 0 ? null : (100 * n) / of;
+}
+
+/** {endpoint_id: {queued, retrying, delivered, failed, attempts}} from GET /v1/postbacks, bounded. */
+async function historyByEndpoint(base, expected) {
+  const byEndpoint = {};
+  let rows = 0;
+  let cursor;
+  const maxPages = Math.ceil(expected / 1000) + 10;
+  const deadline = Date.now() + 120_000;
+  for (let page = 0; page < maxPages && Date.now() < deadline; page++) {
+    const r = await api(base, 'GET', `/v1/postbacks?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (r.status !== 200) throw new Error(`GET /v1/postbacks: ${r.status} ${r.text.slice(0, 200)}`);
+    const { items, next_cursor } = r.json();
+    for (const it of items) {
+      const s = (byEndpoint[it.endpoint_id] ??= { queued: 0, retrying: 0, delivered: 0, failed: 0, attempts: 0 });
+      s[it.status] = (s[it.status] ?? 0) + 1;
+      s.attempts += it.attempts ?? 0;
+      rows++;
+    }
+    if (!next_cursor) return { byEndpoint, rows, complete: true };
+    cursor = next_cursor;
+  }
+  return { byEndpoint, rows, complete: false };
+}
+
+function sumStatuses(byEndpoint, pick) {
+  const out = { queued: 0, retrying: 0, delivered: 0, failed: 0, attempts: 0 };
+  for (const [id, s] of Object.entries(byEndpoint)) if (pick(id)) for (const k of Object.keys(out)) out[k] += s[k] ?? 0;
+  return out;
+}
