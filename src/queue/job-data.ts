@@ -1,6 +1,7 @@
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { SigningConfig } from '../endpoints/schema.js';
 import type { SuccessSpec } from '../endpoints/success-rule.js';
+import { JobDataError } from './errors.js';
 
 /**
  * What a delivery job carries (version 2): the rendered request (fixed at enqueue) and the
@@ -58,8 +59,52 @@ export function toJobData(request: RenderedRequest, policy: Policy): DeliveryJob
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-export function requestOf(data: DeliveryJobData): RenderedRequest {
-  return { method: data.m ?? 'GET', url: data.u, headers: data.h ?? NO_HEADERS, body: data.b ?? null };
+/** A delivery job as the worker reads it: the only reader of the stored letters. */
+export interface DeliveryJob {
+  readonly endpointId: string;
+  readonly request: RenderedRequest;
+  readonly timeoutMs: number;
+  readonly scheduleS: readonly number[];
+  /** Undefined: the default rule (2xx). */
+  readonly success: SuccessSpec | undefined;
+  /** `endpoint`: sign with the registry endpoint's signer; a config: an inline target's own. */
+  readonly signing: 'endpoint' | SigningConfig | undefined;
+  /** An inline target's secrets, for masking what the receiver answers. */
+  readonly inlineSecrets: readonly string[] | undefined;
+  /** Attempts made before this job existed (a postback moved to the slow lane). */
+  readonly attemptsBefore: number;
+  /** Attempts that sent nothing (circuit open). */
+  readonly notSent: number;
+}
+
+/** Reads a job's data, checking its version: a job this version cannot read fails, named, not guessed at. */
+export function decodeJob(data: unknown): DeliveryJob {
+  const d = data as Partial<DeliveryJobData> | null;
+  if (d === null || typeof d !== 'object' || d.v !== 2 || typeof d.u !== 'string' || typeof d.ep !== 'string' || typeof d.to !== 'number') {
+    const v = d !== null && typeof d === 'object' ? JSON.stringify(d.v) : typeof d;
+    throw new JobDataError(`job data version ${v} is not one this worker reads (2): upgrade the worker, or replay the postback`);
+  }
+  return {
+    endpointId: d.ep,
+    request: { method: d.m ?? 'GET', url: d.u, headers: d.h ?? NO_HEADERS, body: d.b ?? null },
+    timeoutMs: d.to,
+    scheduleS: d.sch ?? [],
+    success: d.ok,
+    signing: d.ws === 1 ? 'endpoint' : d.sg,
+    inlineSecrets: d.sk,
+    attemptsBefore: d.a0 ?? 0,
+    notSent: d.co ?? 0,
+  };
+}
+
+/** The same job data with the attempts made before it (a lane move). */
+export function withAttemptsBefore(data: DeliveryJobData, attempts: number): DeliveryJobData {
+  return { ...data, a0: attempts };
+}
+
+/** The same job data counting one more attempt that sent nothing. */
+export function withOneMoreNotSent(data: DeliveryJobData): DeliveryJobData {
+  return { ...data, co: (data.co ?? 0) + 1 };
 }
 
 function hasKeys(o: object): boolean {

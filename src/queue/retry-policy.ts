@@ -1,5 +1,5 @@
 import type { BackoffStrategy } from 'bullmq';
-import type { DeliveryJobData } from './job-data.js';
+import { decodeJob } from './job-data.js';
 
 /** The backoff type name jobs ask for; the worker's strategy reads the schedule from data. */
 export const BACKOFF_TYPE = 'schedule';
@@ -18,8 +18,8 @@ export function nextDelayMs(scheduleS: readonly number[], failedAttempts: number
 /** BullMQ backoffStrategy: one function for every job, reading policy from the job's data. */
 export function createBackoffStrategy(defaultScheduleS: readonly number[]): BackoffStrategy {
   return (attemptsMade, _type, err, job) => {
-    const data = job?.data as DeliveryJobData | undefined;
-    const schedule = data?.sch ?? defaultScheduleS;
-    return nextDelayMs(schedule, attemptsMade + (data?.a0 ?? 0), (err as RetryHint | undefined)?.retryAfterMs);
+    const decoded = job === undefined ? undefined : decodeJob(job.data);
+    const schedule = decoded !== undefined && decoded.scheduleS.length > 0 ? decoded.scheduleS : defaultScheduleS;
+    return nextDelayMs(schedule, attemptsMade + (decoded?.attemptsBefore ?? 0), (err as RetryHint | undefined)?.retryAfterMs);
   };
 }

@@ -2,7 +2,7 @@ import type { EndpointRegistry } from '../endpoints/registry.js';
 import { SecretMasker } from '../endpoints/secrets.js';
 import { compileSuccessRule, type SuccessRule } from '../endpoints/success-rule.js';
 import { StandardWebhooksSigner } from '../signing/standard-webhooks.js';
-import type { DeliveryJobData } from '../queue/job-data.js';
+import type { DeliveryJob } from '../queue/job-data.js';
 import { BoundedCache } from './bounded-cache.js';
 
 const DEFAULT_RULE: SuccessRule = compileSuccessRule(undefined);
@@ -32,21 +32,25 @@ export class JobPolicies {
     this.registry = registry;
   }
 
-  async resolve(data: DeliveryJobData): Promise<JobPolicy> {
-    const rule = data.ok === undefined ? DEFAULT_RULE : this.rules.get(JSON.stringify(data.ok), () => compileSuccessRule(data.ok));
-    if (data.sg !== undefined || data.sk !== undefined) {
+  async resolve(job: DeliveryJob): Promise<JobPolicy> {
+    const success = job.success;
+    const rule = success === undefined ? DEFAULT_RULE : this.rules.get(JSON.stringify(success), () => compileSuccessRule(success));
+    const { signing, inlineSecrets } = job;
+    if ((signing !== undefined && signing !== 'endpoint') || inlineSecrets !== undefined) {
       // An inline target: everything comes from the job.
-      const sg = data.sg;
-      const signer = sg?.scheme === 'standard-webhooks' ? this.signers.get(sg.secret, () => new StandardWebhooksSigner(sg.secret)) : undefined;
-      const masker = data.sk === undefined ? NO_SECRETS : this.maskers.get(JSON.stringify(data.sk), () => new SecretMasker(data.sk!));
+      const signer =
+        signing !== undefined && signing !== 'endpoint' && signing.scheme === 'standard-webhooks'
+          ? this.signers.get(signing.secret, () => new StandardWebhooksSigner(signing.secret))
+          : undefined;
+      const masker = inlineSecrets === undefined ? NO_SECRETS : this.maskers.get(JSON.stringify(inlineSecrets), () => new SecretMasker(inlineSecrets));
       return { signer, signerMissing: false, rule, masker };
     }
-    let ep = this.registry.find(data.ep);
-    if (data.ws === 1 && ep?.webhookSigner === undefined) {
+    let ep = this.registry.find(job.endpointId);
+    if (signing === 'endpoint' && ep?.webhookSigner === undefined) {
       await this.registry.refresh();
-      ep = this.registry.find(data.ep);
+      ep = this.registry.find(job.endpointId);
     }
-    const signer = data.ws === 1 ? ep?.webhookSigner : undefined;
-    return { signer, signerMissing: data.ws === 1 && signer === undefined, rule, masker: ep?.masker ?? NO_SECRETS };
+    const signer = signing === 'endpoint' ? ep?.webhookSigner : undefined;
+    return { signer, signerMissing: signing === 'endpoint' && signer === undefined, rule, masker: ep?.masker ?? NO_SECRETS };
   }
 }

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
-import { JOB_NAME, type DeliveryJobData } from '../queue/job-data.js';
+import { JOB_NAME, withAttemptsBefore, type DeliveryJobData } from '../queue/job-data.js';
 import { BACKOFF_TYPE } from '../queue/retry-policy.js';
 
 /**
@@ -9,10 +9,9 @@ import { BACKOFF_TYPE } from '../queue/retry-policy.js';
  * lane already holds is a no-op, so a worker that dies between the add and completing the
  * fast-lane job cannot make two.
  */
-export function createLaneMover(slow: DeliveryQueue): (job: Job<DeliveryJobData>, attemptsMade: number) => Promise<void> {
-  return async (job, attemptsMade) => {
-    const total = (job.opts.attempts ?? 1) + (job.data.a0 ?? 0);
-    await slow.add(JOB_NAME, { ...job.data, a0: attemptsMade }, {
+export function createLaneMover(slow: DeliveryQueue): (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void> {
+  return async (job, attemptsMade, total) => {
+    await slow.add(JOB_NAME, withAttemptsBefore(job.data, attemptsMade), {
       jobId: job.id!,
       attempts: Math.max(1, total - attemptsMade),
       backoff: { type: BACKOFF_TYPE },

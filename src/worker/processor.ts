@@ -15,7 +15,9 @@ import type { AttemptRecord } from '../history/postback-record.js';
 import { recordAttempt } from '../history/record-attempt.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { requestOf, type DeliveryJobData } from '../queue/job-data.js';
+import { markFailedIfPending } from '../history/mark-failed.js';
+import { JobDataError } from '../queue/errors.js';
+import { decodeJob, withOneMoreNotSent, type DeliveryJob, type DeliveryJobData } from '../queue/job-data.js';
 import { nextDelayMs } from '../queue/retry-policy.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { AcquireMode, AdaptiveLimiter } from './adaptive-limiter.js';
@@ -41,7 +43,7 @@ export interface ProcessorDeps {
   readonly redis: Redis;
   readonly keys: RedisKeys;
   /** Fast lane: hands a job (with the attempts it made) to the slow lane. */
-  readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number) => Promise<void>;
+  readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void>;
 }
 
 /** An attempt that sent nothing: what history records for it. */
@@ -82,33 +84,42 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
   const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
-    const data = job.data;
     const postbackId = job.id as string;
-    const made = job.attemptsMade + (data.a0 ?? 0);
+    let data: DeliveryJob;
+    try {
+      data = decodeJob(job.data);
+    } catch (err) {
+      if (!(err instanceof JobDataError)) throw err;
+      // Guessing at another version's data could send the wrong request: fail it, visibly.
+      deps.logger.error({ postbackId, err }, 'job data not readable: postback failed');
+      await markFailedIfPending(deps.history, postbackId, 'config', Date.now());
+      throw new UnrecoverableError(err.message);
+    }
+    const made = job.attemptsMade + data.attemptsBefore;
     const n = made + 1;
-    const maxAttempts = (job.opts.attempts ?? 1) + (data.a0 ?? 0);
-    const subject = subjectOf(data.ep, data.u);
-    const origin = originOf(data.u);
-    const state: HealthState = deps.registry.find(data.ep)?.enabled === false ? 'disabled' : board.stateOf(subject);
+    const maxAttempts = (job.opts.attempts ?? 1) + data.attemptsBefore;
+    const { request, endpointId } = data;
+    const subject = subjectOf(endpointId, request.url);
+    const origin = originOf(request.url);
+    const state: HealthState = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
 
     let outcome: Outcome | undefined;
     let mode: AcquireMode = 'adaptive';
     let probing = false;
     if (state === 'disabled') outcome = DISABLED;
     else if (lane === 'fast' && state !== 'healthy' && deps.toSlowLane) {
-      await deps.toSlowLane(job, made);
+      await deps.toSlowLane(job, made, maxAttempts);
       deps.metrics.laneMoves.inc({ reason: state });
       return;
     } else if (state === 'open') {
-      if (n >= maxAttempts && made - (data.co ?? 0) <= 0) mode = 'ceiling';
-      else if (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.to, deps.maxAttemptMs), health.probeIntervalMs)) {
+      if (n >= maxAttempts && made - data.notSent <= 0) mode = 'ceiling';
+      else if (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.timeoutMs, deps.maxAttemptMs), health.probeIntervalMs)) {
         mode = 'force';
         probing = true;
       } else outcome = CIRCUIT_OPEN;
     }
 
-    const schedule = data.sch ?? deps.defaultScheduleS;
-    const request = requestOf(data);
+    const schedule = data.scheduleS.length > 0 ? data.scheduleS : deps.defaultScheduleS;
     const policy = await policies.resolve(data);
     let startedMs = Date.now();
     let durationMs = 0;
@@ -119,7 +130,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane
         // takes the job. At its ceiling it is merely busy: wait here, as any busy origin does.
         if (lane === 'fast' && deps.toSlowLane && !limiter.atCeiling(origin)) {
-          await deps.toSlowLane(job, made);
+          await deps.toSlowLane(job, made, maxAttempts);
           deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
           return;
         }
@@ -131,7 +142,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       let sent: Outcome | undefined;
       try {
         const headers = policy.signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
-        const result = await attempt(deps.dispatcher, request, headers, Math.min(data.to, deps.maxAttemptMs), policy.rule);
+        const result = await attempt(deps.dispatcher, request, headers, Math.min(data.timeoutMs, deps.maxAttemptMs), policy.rule);
         ({ startedMs, durationMs } = result);
         sent = result.outcome;
       } finally {
@@ -162,16 +173,16 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
     await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
-    if (outcome === CIRCUIT_OPEN && !final) await job.updateData({ ...data, co: (data.co ?? 0) + 1 });
+    if (outcome === CIRCUIT_OPEN && !final) await job.updateData(withOneMoreNotSent(job.data));
 
     const m = deps.metrics;
     const outcomeLabel = outcome.ok ? 'delivered' : outcome === CIRCUIT_OPEN || outcome === DISABLED ? outcome.errorClass! : final ? 'failed' : 'retry';
-    m.endpointAttempts.inc({ endpoint_id: data.ep, outcome: outcomeLabel });
+    m.endpointAttempts.inc({ endpoint_id: endpointId, outcome: outcomeLabel });
     if (outcome !== CIRCUIT_OPEN && outcome !== DISABLED) {
       m.attemptDuration.observe(durationMs / 1000);
       m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
     }
-    const logFields = { postbackId, endpointId: data.ep, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
+    const logFields = { postbackId, endpointId, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
     if (outcome.ok) {
       m.finals.inc({ outcome: 'delivered' });
       reporter.final(subject, true);

@@ -15,8 +15,12 @@ describe('retry policy', () => {
 
   it('reads a per-job schedule from job data, else the default', () => {
     const strategy = createBackoffStrategy([0, 1, 2]);
-    expect(strategy(1, 'x', undefined, { data: {} } as never)).toBe(1000);
-    expect(strategy(1, 'x', undefined, { data: { sch: [0, 0.25] } } as never)).toBe(250);
+    const data = (sch: number[], a0?: number) => ({ v: 2, ep: 'e', u: 'http://x', to: 1000, sch, ...(a0 === undefined ? {} : { a0 }) });
+    expect(strategy(1, 'x', undefined, undefined)).toBe(1000);
+    expect(strategy(1, 'x', undefined, { data: data([]) } as never)).toBe(1000);
+    expect(strategy(1, 'x', undefined, { data: data([0, 0.25]) } as never)).toBe(250);
+    // A job moved to the slow lane after 2 attempts: its first failure there is the third.
+    expect(strategy(1, 'x', undefined, { data: data([0, 1, 2, 3], 2) } as never)).toBe(3000);
   });
 
   it.each([
