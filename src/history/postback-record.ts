@@ -41,7 +41,7 @@ export interface PostbackRecord extends RecordStatic {
   readonly next_attempt_ms: number | null;
 }
 
-/** Hash field names of a record. Short, because every pending postback carries them. (The Lua in scripts/record-attempt.ts writes them too.) */
+/** Hash field names of a record. Short, because every pending postback carries them. The Lua in scripts/record-attempt.ts is built from this table. */
 export const F = {
   static: 'd',
   /** The request with secrets as placeholders, when masking changed it: what replay restores. */

@@ -1,4 +1,8 @@
+import { F } from '../postback-record.js';
 import { LuaScript } from './run-script.js';
+
+/** Lua string literals of the record's field names, from the one table in postback-record.ts. */
+const f = (name: string): string => `'${name}'`;
 
 /**
  * KEYS[1] the record; ARGV: attempt field, attempt JSON, count, status, http status,
@@ -9,7 +13,7 @@ import { LuaScript } from './run-script.js';
  */
 export const RECORD_ATTEMPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'c', ARGV[3], 's', ARGV[4], 'h', ARGV[5], 'f', ARGV[6], 'n', ARGV[7], 'e', ARGV[8])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ${f(F.count)}, ARGV[3], ${f(F.status)}, ARGV[4], ${f(F.http)}, ARGV[5], ${f(F.finished)}, ARGV[6], ${f(F.next)}, ARGV[7], ${f(F.lastError)}, ARGV[8])
 return 1
 `);
 
@@ -19,8 +23,8 @@ return 1
  * BullMQ fails on its own (stalled too often) or whose attempt could not be recorded.
  */
 export const MARK_FAILED = new LuaScript(`
-local s = redis.call('HGET', KEYS[1], 's')
+local s = redis.call('HGET', KEYS[1], ${f(F.status)})
 if not s or s == 'delivered' or s == 'failed' then return 0 end
-redis.call('HSET', KEYS[1], 's', 'failed', 'f', ARGV[1], 'n', '', 'e', ARGV[2])
+redis.call('HSET', KEYS[1], ${f(F.status)}, 'failed', ${f(F.finished)}, ARGV[1], ${f(F.next)}, '', ${f(F.lastError)}, ARGV[2])
 return 1
 `);
