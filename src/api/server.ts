@@ -7,13 +7,13 @@ import { healthRoutes } from './routes/health.js';
 import { postbackRoutes } from './routes/postbacks.js';
 import { presetRoutes } from './routes/presets.js';
 import { endpointRoutes } from './routes/endpoints.js';
-import { explorerRoutes } from './routes/explorer.js';
+import { EXPLORER_PATHS, explorerRoutes } from './routes/explorer.js';
 import { metricsRoutes } from './routes/metrics.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
-/** Routes open without a key: probes, metrics and the Explorer page itself (it holds no data). */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/']);
+/** Routes open without a key: probes, metrics and the Explorer page and its assets (they hold no data). */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', ...EXPLORER_PATHS]);
 
 export function buildApi(runtime: Runtime): FastifyInstance {
   const app = Fastify({

@@ -10,6 +10,17 @@ import { startStack, type Stack } from '../helpers/stack.js';
 interface BrowserGlobals {
   readonly sessionStorage: { getItem(key: string): string | null };
   readonly __xss?: number;
+  readonly __cspViolations?: readonly string[];
+}
+
+/** Runs in the page before its own scripts: records every CSP violation the browser reports. */
+function watchCsp(): void {
+  const g = globalThis as unknown as {
+    __cspViolations: string[];
+    addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void;
+  };
+  g.__cspViolations = [];
+  g.addEventListener('securitypolicyviolation', (e) => g.__cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
 }
 
 /**
@@ -49,6 +60,7 @@ describe('Postback Explorer page', () => {
     context = await browser.newContext({ timezoneId: 'UTC', acceptDownloads: true, viewport: { width: 1360, height: 820 } });
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
+    await page.addInitScript(watchCsp);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error' && /Content Security Policy|Uncaught/i.test(m.text())) pageErrors.push(m.text());
@@ -91,8 +103,21 @@ describe('Postback Explorer page', () => {
     const createdMin = Math.min(okRecord.created_ms, badRecord.created_ms);
 
     // The key prompt: a wrong key is refused (401) and asked for again; the right one is kept for the tab.
-    await page.goto(`${stack.base}/`);
+    const served = await page.goto(`${stack.base}/`);
+    // The page runs under a CSP without 'unsafe-inline': script and styles come from its own files,
+    // served without a key (a browser sends none for them).
+    const csp = served?.headers()['content-security-policy'] ?? '';
+    expect(csp).toMatch(/(^|; )script-src 'self'(;|$)/);
+    expect(csp).toMatch(/(^|; )style-src 'self'(;|$)/);
+    expect(csp).not.toContain('unsafe-inline');
+    for (const [path, type] of [['/explorer.js', 'text/javascript'], ['/explorer.css', 'text/css']] as const) {
+      const asset = await fetch(`${stack.base}${path}`);
+      expect(asset.status, path).toBe(200);
+      expect(asset.headers.get('content-type'), path).toMatch(new RegExp(`^${type};`));
+    }
     await page.locator('#key-panel').waitFor({ state: 'visible' });
+    // Styles applied: the key panel is a fixed overlay only through explorer.css.
+    expect(await page.locator('#key-panel').evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { position: string } }).getComputedStyle(e).position)).toBe('fixed');
     await page.fill('#key-input', 'wrong-key');
     await page.click('#key-submit');
     await page.locator('#key-error').waitFor({ state: 'visible' });
@@ -193,6 +218,7 @@ describe('Postback Explorer page', () => {
     expect(await page.locator('#message-text').textContent()).toMatch(/^Error 404: .*ep-ok/);
 
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__cspViolations)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 

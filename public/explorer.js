@@ -1,0 +1,472 @@
+// Postback Explorer, served at /explorer.js (the CSP allows no inline script); loaded at the end of <body>.
+'use strict';
+(function () {
+  // Every value from the API is rendered with textContent / text nodes, never as HTML.
+  var KEY_STORE = 'postback-explorer.api-key';
+  var PAGE_SIZE = 100;
+  var $ = function (id) { return document.getElementById(id); };
+
+  // ---------- small helpers ----------
+  function el(tag, props) {
+    var node = document.createElement(tag);
+    if (props) {
+      for (var k in props) {
+        if (k === 'text') node.textContent = props[k];
+        else if (k === 'className') node.className = props[k];
+        else if (k === 'dataset') for (var d in props[k]) node.dataset[d] = props[k][d];
+        else node.setAttribute(k, props[k]);
+      }
+    }
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined) continue;
+      node.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function pad(n, w) { return String(n).padStart(w || 2, '0'); }
+  function fmtTime(iso) {
+    if (!iso) return '\u2014';
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return String(iso);
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' +
+      pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+  function fmtClock(iso) {
+    var d = new Date(iso);
+    if (!iso || isNaN(d.getTime())) return dash(iso);
+    return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + '.' + pad(d.getMilliseconds(), 3);
+  }
+  function dash(v) { return v === null || v === undefined || v === '' ? '\u2014' : String(v); }
+  function badge(status) {
+    var s = String(status);
+    var cls = /^(queued|retrying|delivered|failed)$/.test(s) ? s : 'queued';
+    return el('span', { className: 'badge ' + cls, 'data-testid': 'status-badge' }, s);
+  }
+  function tzNote() {
+    var off = -new Date().getTimezoneOffset();
+    var sign = off >= 0 ? '+' : '-';
+    off = Math.abs(off);
+    return 'Times in your local zone (UTC' + sign + pad(Math.floor(off / 60)) + ':' + pad(off % 60) + ')';
+  }
+
+  // ---------- API key (sessionStorage, per tab) ----------
+  var memoryKey = null;
+  function getKey() {
+    try { return sessionStorage.getItem(KEY_STORE); } catch (e) { return memoryKey; }
+  }
+  function setKey(k) {
+    memoryKey = k;
+    try { sessionStorage.setItem(KEY_STORE, k); } catch (e) { /* storage disabled: memory only */ }
+    showAuthState();
+  }
+  function forgetKey() {
+    memoryKey = null;
+    try { sessionStorage.removeItem(KEY_STORE); } catch (e) { /* ignore */ }
+    showAuthState();
+  }
+  function showAuthState() {
+    var k = getKey();
+    $('auth-state').textContent = k === null ? 'no key' : k === '' ? 'no key (open server)' : 'key set';
+  }
+  function askKey(errorText) {
+    var err = $('key-error');
+    err.textContent = errorText || '';
+    err.hidden = !errorText;
+    $('key-input').value = '';
+    $('key-cancel').hidden = getKey() === null;
+    $('key-panel').hidden = false;
+    $('key-input').focus();
+  }
+
+  // ---------- API calls ----------
+  function ApiError(message, details, status) {
+    this.message = message;
+    this.details = details || [];
+    this.status = status || 0;
+  }
+  async function api(path, options) {
+    options = options || {};
+    var headers = {};
+    var key = getKey();
+    if (key) headers['Authorization'] = 'Bearer ' + key;
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    var res;
+    try {
+      res = await fetch(path, {
+        method: options.method || 'GET',
+        headers: headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch (e) {
+      throw new ApiError('Network error: the API did not answer (' + (e && e.message ? e.message : e) + ')');
+    }
+    if (res.status === 401) {
+      forgetKey();
+      askKey('The API refused this key (401). Enter a valid key.');
+      throw new ApiError('Unauthorized', [], 401);
+    }
+    if (!res.ok) {
+      var body = null;
+      try { body = await res.json(); } catch (e) { /* not JSON */ }
+      var msg = body && typeof body.error === 'string' ? body.error : 'HTTP ' + res.status + ' ' + res.statusText;
+      throw new ApiError(msg, body && Array.isArray(body.details) ? body.details : [], res.status);
+    }
+    return res;
+  }
+  async function apiJson(path, options) { return (await api(path, options)).json(); }
+
+  // ---------- message area ----------
+  function showMessage(text, details, kind) {
+    $('message-text').textContent = text;
+    var ul = $('message-details');
+    clear(ul);
+    (details || []).forEach(function (d) {
+      ul.appendChild(el('li', null, el('code', null, dash(d && d.path)), ': ', dash(d && d.message)));
+    });
+    $('message').className = kind === 'info' ? 'info' : '';
+    $('message').hidden = false;
+  }
+  function hideMessage() { $('message').hidden = true; }
+  function reportError(e) {
+    if (e instanceof ApiError) {
+      if (e.status === 401) return; // the key panel says it
+      showMessage((e.status ? 'Error ' + e.status + ': ' : '') + e.message, e.details);
+    } else {
+      showMessage('Unexpected error: ' + (e && e.message ? e.message : String(e)));
+    }
+  }
+
+  // ---------- filters ----------
+  function localToIso(value, name) {
+    if (!value) return '';
+    var d = new Date(value); // datetime-local has no zone: parsed as local time
+    if (isNaN(d.getTime())) throw new ApiError('Invalid ' + name + ' date', [{ path: name, message: 'not a valid date and time' }]);
+    return d.toISOString();
+  }
+  function readFilters() {
+    var q = new URLSearchParams();
+    var from = localToIso($('filter-from').value, 'from');
+    var to = localToIso($('filter-to').value, 'to');
+    if (from && to && Date.parse(from) > Date.parse(to)) {
+      throw new ApiError('"From" is after "To"', [{ path: 'from', message: 'must not be after to' }]);
+    }
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    if ($('filter-status').value) q.set('status', $('filter-status').value);
+    var ep = $('filter-endpoint').value.trim();
+    if (ep) q.set('endpoint_id', ep);
+    return q;
+  }
+
+  // ---------- list ----------
+  var state = { query: null, cursor: null, count: 0, seq: 0, selected: null };
+
+  function rowFor(item) {
+    var tr = el('tr', { tabindex: '0', 'data-testid': 'row', dataset: { id: String(item.id) } });
+    var ev = el('td', { 'data-col': 'event', title: dash(item.event_id) }, dash(item.event_id));
+    if (item.replay_of) ev.appendChild(el('span', { className: 'tag', title: 'replay of ' + item.replay_of }, 'replay'));
+    tr.appendChild(el('td', { 'data-col': 'time', title: dash(item.created_at) }, fmtTime(item.created_at)));
+    tr.appendChild(ev);
+    tr.appendChild(el('td', { 'data-col': 'endpoint', title: dash(item.endpoint_id) }, dash(item.endpoint_id)));
+    tr.appendChild(el('td', { 'data-col': 'offer', title: dash(item.offer_id) }, dash(item.offer_id)));
+    tr.appendChild(el('td', { 'data-col': 'payout', className: 'num' }, dash(item.payout)));
+    tr.appendChild(el('td', { 'data-col': 'status' }, badge(item.status)));
+    tr.appendChild(el('td', { 'data-col': 'attempts', className: 'num' }, dash(item.attempts)));
+    tr.appendChild(el('td', { 'data-col': 'http', className: 'num' }, dash(item.http_status)));
+    if (state.selected === item.id) tr.classList.add('selected');
+    return tr;
+  }
+
+  function setBusy(busy) {
+    ['apply', 'refresh', 'load-more', 'download-csv'].forEach(function (id) { $(id).disabled = busy; });
+    $('postbacks').setAttribute('aria-busy', busy ? 'true' : 'false');
+  }
+
+  function updateSummary() {
+    $('summary').textContent = state.count === 0 ? 'No postbacks' :
+      'Showing ' + state.count + ' postback' + (state.count === 1 ? '' : 's') + (state.cursor ? ' (more available)' : '');
+    $('empty').hidden = state.count !== 0;
+    $('load-more').hidden = !state.cursor;
+  }
+
+  async function loadList(append) {
+    var q;
+    if (append) {
+      q = new URLSearchParams(state.query);
+      q.set('cursor', state.cursor);
+    } else {
+      try { q = readFilters(); } catch (e) { reportError(e); return; }
+      state.query = q.toString();
+    }
+    var seq = ++state.seq;
+    q.set('limit', String(PAGE_SIZE));
+    setBusy(true);
+    if (!append) $('summary').textContent = 'Loading\u2026';
+    try {
+      var page = await apiJson('v1/postbacks?' + q.toString());
+      if (seq !== state.seq) return; // a newer request superseded this one
+      var tbody = $('rows');
+      if (!append) { clear(tbody); state.count = 0; }
+      var frag = document.createDocumentFragment();
+      (page.items || []).forEach(function (item) { frag.appendChild(rowFor(item)); });
+      tbody.appendChild(frag);
+      state.count += (page.items || []).length;
+      state.cursor = page.next_cursor || null;
+      hideMessage();
+    } catch (e) {
+      if (seq !== state.seq) return;
+      reportError(e);
+    } finally {
+      if (seq === state.seq) { setBusy(false); updateSummary(); }
+    }
+  }
+
+  async function downloadCsv() {
+    var q = state.query !== null ? state.query : null;
+    if (q === null) { try { q = readFilters().toString(); } catch (e) { reportError(e); return; } }
+    var btn = $('download-csv');
+    btn.disabled = true;
+    try {
+      var res = await api('v1/postbacks.csv' + (q ? '?' + q : ''));
+      var blob = await res.blob();
+      var url = URL.createObjectURL(new Blob([blob], { type: 'text/csv' }));
+      var now = new Date();
+      var a = el('a', { href: url, download: 'postbacks-' + now.getFullYear() + pad(now.getMonth() + 1) + pad(now.getDate()) + '-' + pad(now.getHours()) + pad(now.getMinutes()) + pad(now.getSeconds()) + '.csv' });
+      a.hidden = true;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    } catch (e) {
+      reportError(e);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  // ---------- detail ----------
+  var detail = { id: null, record: null, seq: 0 };
+
+  function markSelected() {
+    Array.prototype.forEach.call($('rows').children, function (tr) {
+      tr.classList.toggle('selected', tr.dataset.id === state.selected);
+    });
+  }
+
+  function idButton(id) {
+    var b = el('button', { type: 'button', className: 'link', 'data-open': String(id) }, String(id));
+    b.addEventListener('click', function () { openDetail(String(id)); });
+    return b;
+  }
+
+  function renderDetail(r) {
+    $('detail-id').textContent = r.id;
+    clear($('detail-status'));
+    $('detail-status').appendChild(badge(r.status));
+
+    var dl = $('detail-fields');
+    clear(dl);
+    function field(name, value) {
+      dl.appendChild(el('dt', null, name));
+      dl.appendChild(el('dd', { 'data-field': name }, value));
+    }
+    field('id', el('code', null, dash(r.id)));
+    field('event_id', dash(r.event_id));
+    field('endpoint_id', dash(r.endpoint_id));
+    if (r.publisher_id !== undefined) field('publisher_id', dash(r.publisher_id));
+    field('status', dash(r.status));
+    if (r.offer_id !== undefined) field('offer_id', dash(r.offer_id));
+    if (r.payout !== undefined) field('payout', dash(r.payout));
+    field('created_at', el('span', { title: dash(r.created_at) }, fmtTime(r.created_at) + '  (' + dash(r.created_at) + ')'));
+    field('finished_at', el('span', { title: dash(r.finished_at) }, r.finished_at ? fmtTime(r.finished_at) + '  (' + r.finished_at + ')' : '\u2014'));
+    if (r.next_attempt_at) field('next_attempt_at', fmtTime(r.next_attempt_at) + '  (' + r.next_attempt_at + ')');
+    if (r.delay_s) field('delay_s', String(r.delay_s));
+    if (r.replay_of) field('replay_of', idButton(r.replay_of));
+
+    var req = r.request || {};
+    $('detail-request-method').textContent = dash(req.method);
+    $('detail-request-url').textContent = dash(req.url);
+    var hs = $('detail-request-headers');
+    clear(hs);
+    var headers = req.headers && typeof req.headers === 'object' ? req.headers : {};
+    Object.keys(headers).forEach(function (name) {
+      hs.appendChild(document.createTextNode('\n'));
+      hs.appendChild(el('span', { className: 'hname' }, name + ':'));
+      hs.appendChild(document.createTextNode(' ' + headers[name]));
+    });
+    var body = req.body === null || req.body === undefined ? '' : typeof req.body === 'string' ? req.body : JSON.stringify(req.body, null, 2);
+    $('detail-request-body').textContent = body ? '\n\n' + body : '';
+
+    var attempts = Array.isArray(r.attempts) ? r.attempts : [];
+    $('attempt-count').textContent = '(' + attempts.length + ')';
+    var tbody = $('attempt-rows');
+    clear(tbody);
+    attempts.forEach(function (a) {
+      var result = el('td', { 'data-col': 'result' });
+      if (a.error) result.appendChild(el('span', { className: 'err' }, String(a.error)));
+      else result.appendChild(el('span', { className: 'badge ok' }, 'ok'));
+      if (a.location) result.appendChild(el('div', { className: 'muted' }, 'Location: ' + a.location));
+      if (a.retry_after_ms !== undefined && a.retry_after_ms !== null) result.appendChild(el('div', { className: 'muted' }, 'Retry-After: ' + a.retry_after_ms + ' ms'));
+      tbody.appendChild(el('tr', { 'data-testid': 'attempt-row' },
+        el('td', { className: 'num', 'data-col': 'n' }, dash(a.n)),
+        el('td', { 'data-col': 'started', title: dash(a.started_at) }, fmtClock(a.started_at)),
+        el('td', { className: 'num', 'data-col': 'duration' }, a.duration_ms === undefined || a.duration_ms === null ? '\u2014' : a.duration_ms + ' ms'),
+        el('td', { className: 'num', 'data-col': 'status_code' }, dash(a.status_code)),
+        result,
+        el('td', { 'data-col': 'phase' }, dash(a.phase)),
+        el('td', { 'data-col': 'excerpt' }, a.response_excerpt ? el('pre', null, String(a.response_excerpt)) : '\u2014')
+      ));
+    });
+    $('attempts-empty').hidden = attempts.length !== 0;
+
+    var inline = r.endpoint_id === 'inline';
+    $('test-endpoint').disabled = inline || !r.endpoint_id;
+    $('test-endpoint').title = inline ? 'Inline targets have no stored endpoint to test' : 'One synchronous test request to endpoint ' + r.endpoint_id + ' with a sample event';
+    $('test-endpoint').textContent = inline ? 'Test endpoint' : 'Test endpoint ' + r.endpoint_id;
+  }
+
+  async function openDetail(id) {
+    var seq = ++detail.seq;
+    var switching = detail.id !== id;
+    detail.id = id;
+    state.selected = id;
+    markSelected();
+    $('detail').hidden = false;
+    document.body.classList.add('detail-open');
+    if (switching) {
+      $('replay-result').hidden = true;
+      $('test-result').hidden = true;
+      $('detail-id').textContent = id;
+    }
+    try {
+      var r = await apiJson('v1/postbacks/' + encodeURIComponent(id));
+      if (seq !== detail.seq) return;
+      detail.record = r;
+      renderDetail(r);
+    } catch (e) {
+      if (seq === detail.seq) reportError(e);
+    }
+  }
+
+  function closeDetail() {
+    detail.seq++;
+    detail.id = null;
+    detail.record = null;
+    state.selected = null;
+    $('detail').hidden = true;
+    document.body.classList.remove('detail-open');
+    markSelected();
+  }
+
+  async function replay() {
+    if (!detail.id) return;
+    var id = detail.id;
+    var btn = $('replay');
+    btn.disabled = true;
+    try {
+      var res = await apiJson('v1/postbacks/' + encodeURIComponent(id) + '/replay', { method: 'POST', body: {} });
+      var box = $('replay-result');
+      clear(box);
+      box.appendChild(el('span', null, 'Replay enqueued as '));
+      var open = idButton(res.id);
+      open.id = 'replay-new-id';
+      box.appendChild(open);
+      box.appendChild(el('span', { className: 'muted' }, ' (replay of ' + dash(res.replay_of || id) + ')'));
+      box.hidden = false;
+      hideMessage();
+      loadList(false);
+    } catch (e) {
+      reportError(e);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function testEndpoint() {
+    var r = detail.record;
+    if (!r || !r.endpoint_id) return;
+    var btn = $('test-endpoint');
+    var box = $('test-result');
+    btn.disabled = true;
+    box.className = 'result';
+    clear(box);
+    box.appendChild(el('span', { className: 'muted' }, 'Testing endpoint ' + r.endpoint_id + '\u2026'));
+    box.hidden = false;
+    try {
+      var t = await apiJson('v1/endpoints/' + encodeURIComponent(r.endpoint_id) + '/test', { method: 'POST', body: {} });
+      var resp = t.response || {};
+      clear(box);
+      box.className = 'result ' + (t.ok ? 'good' : 'bad');
+      box.appendChild(el('div', null,
+        el('span', { className: 'badge ' + (t.ok ? 'ok' : 'bad'), 'data-testid': 'test-ok' }, t.ok ? 'ok' : 'failed'),
+        ' Test of ', el('code', null, String(r.endpoint_id)), ': HTTP ',
+        el('strong', { 'data-testid': 'test-status' }, dash(resp.status_code)),
+        ' in ' + dash(resp.duration_ms) + ' ms',
+        t.error ? el('span', { className: 'err' }, ' \u2014 ' + t.error) : null));
+      if (t.request) box.appendChild(el('pre', { 'data-testid': 'test-request' }, dash(t.request.method) + ' ' + dash(t.request.url) + (t.request.body ? '\n\n' + t.request.body : '')));
+      box.appendChild(el('div', { className: 'muted excerpt-label' }, 'Response excerpt:'));
+      box.appendChild(el('pre', null, resp.body_excerpt ? String(resp.body_excerpt) : '(empty)'));
+    } catch (e) {
+      box.hidden = true;
+      reportError(e);
+    } finally {
+      btn.disabled = r.endpoint_id === 'inline';
+    }
+  }
+
+  // ---------- wiring ----------
+  function start() {
+    if (detail.id) openDetail(detail.id);
+    loadList(false);
+  }
+
+  $('key-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    setKey($('key-input').value.trim());
+    $('key-input').value = '';
+    $('key-panel').hidden = true;
+    start();
+  });
+  $('key-cancel').addEventListener('click', function () { $('key-panel').hidden = true; });
+  $('change-key').addEventListener('click', function () { askKey(''); });
+  $('filters').addEventListener('submit', function (ev) { ev.preventDefault(); loadList(false); });
+  $('clear').addEventListener('click', function () {
+    ['filter-from', 'filter-to', 'filter-endpoint'].forEach(function (id) { $(id).value = ''; });
+    $('filter-status').value = '';
+    loadList(false);
+  });
+  $('refresh').addEventListener('click', function () {
+    loadList(false);
+    if (detail.id) openDetail(detail.id);
+  });
+  $('load-more').addEventListener('click', function () { if (state.cursor) loadList(true); });
+  $('download-csv').addEventListener('click', downloadCsv);
+  $('message-close').addEventListener('click', hideMessage);
+  $('detail-close').addEventListener('click', closeDetail);
+  $('detail-reload').addEventListener('click', function () { if (detail.id) openDetail(detail.id); });
+  $('replay').addEventListener('click', replay);
+  $('test-endpoint').addEventListener('click', testEndpoint);
+
+  var rows = $('rows');
+  rows.addEventListener('click', function (ev) {
+    var tr = ev.target.closest('tr[data-id]');
+    if (tr) openDetail(tr.dataset.id);
+  });
+  rows.addEventListener('keydown', function (ev) {
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    var tr = ev.target.closest('tr[data-id]');
+    if (tr) { ev.preventDefault(); openDetail(tr.dataset.id); }
+  });
+  document.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape' && $('key-panel').hidden && !$('detail').hidden) closeDetail();
+  });
+
+  $('tz-note').textContent = tzNote();
+  showAuthState();
+  if (getKey() === null) askKey('');
+  else start();
+})();
