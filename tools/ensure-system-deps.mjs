@@ -13,6 +13,8 @@
 //   POSTBACK_SKIP_SYSTEM_DEPS=1  skip the check
 //   POSTBACK_DEPS_NO_INSTALL=1   never install, print the command instead (the tests use it)
 //   POSTBACK_CHROMIUM_PATHS      replaces the well-known chromium locations (PATH-style list; for tests)
+//   POSTBACK_DEPS_REDIS_PORT     the port `start` probes instead of 6379 (for tests: a machine may run Redis there)
+//   POSTBACK_DEPS_AS_ROOT=1|0    take the process as root or not (for tests, with a fake apt-get on PATH)
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { delimiter } from 'node:path';
@@ -27,7 +29,8 @@ if (mode !== 'test' && mode !== 'start') {
 if (env.POSTBACK_SKIP_SYSTEM_DEPS === '1' || env.POSTBACK_SKIP_SYSTEM_DEPS === 'true') process.exit(0);
 
 const chromiumPaths = env.POSTBACK_CHROMIUM_PATHS ? env.POSTBACK_CHROMIUM_PATHS.split(delimiter).filter(Boolean) : CHROMIUM_PATHS;
-const root = process.getuid?.() === 0;
+const root = env.POSTBACK_DEPS_AS_ROOT ? env.POSTBACK_DEPS_AS_ROOT === '1' : process.getuid?.() === 0;
+const redisPort = Number(env.POSTBACK_DEPS_REDIS_PORT || 6379);
 const SKIP_HINT = 'POSTBACK_SKIP_SYSTEM_DEPS=1 skips this check.';
 
 /** The apt packages missing for `mode`, each with why. */
@@ -42,7 +45,7 @@ async function missing() {
     if (!findChromium(env, chromiumPaths)) {
       out.push({ pkg: 'chromium', why: `no Chrome/Chromium: CHROME_PATH is unset, and none of ${chromiumPaths.join(', ')} or chromium/google-chrome on PATH` });
     }
-  } else if (!env.REDIS_URL && !findOnPath('redis-server', env.PATH) && !(await answers('127.0.0.1', 6379))) {
+  } else if (!env.REDIS_URL && !findOnPath('redis-server', env.PATH) && !(await answers('127.0.0.1', redisPort))) {
     out.push({ pkg: 'redis-server', why: 'REDIS_URL is unset, nothing answers at 127.0.0.1:6379 and redis-server is not on PATH' });
   }
   return out;
