@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
+import type { MetricsServer } from '../metrics/metrics-server.js';
+import { startWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startWorker, type WorkerService } from '../worker/worker-service.js';
 import { Runtime } from './runtime.js';
 
@@ -11,13 +13,18 @@ export interface Served {
   readonly worker: WorkerService | undefined;
   /** The API's bound address, e.g. http://127.0.0.1:8080. */
   readonly address: string | undefined;
+  /** A worker-only process's metrics server address (METRICS_PORT set), e.g. http://127.0.0.1:9464. */
+  readonly metricsAddress: string | undefined;
   stop(): Promise<void>;
 }
 
 /**
  * Runs the API, a worker, or both in this process: resolve Redis, load the endpoints file,
- * then listen / take jobs. `stop` closes in order: API (no new events), worker (in-flight
- * attempts finish within SHUTDOWN_TIMEOUT_MS), then Redis.
+ * then listen / take jobs. A worker-only process with METRICS_PORT serves /metrics there
+ * (started before the worker, so a taken port fails the start); with the API in the process
+ * its /metrics covers the worker and METRICS_PORT is not used. `stop` closes in order: API
+ * (no new events), worker (in-flight attempts finish within SHUTDOWN_TIMEOUT_MS), the
+ * metrics server, then Redis.
  */
 export async function serve(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }): Promise<Served> {
   const runtime = await Runtime.create(config, logger, { allowEmbedded: true });
@@ -26,6 +33,19 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
   } catch (err) {
     await runtime.close();
     throw err;
+  }
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    if (roles.api) {
+      logger.info({ metricsPort: config.metricsPort }, 'METRICS_PORT is not used with the API in this process: its /metrics covers the worker');
+    } else if (roles.worker) {
+      try {
+        metricsServer = await startWorkerMetrics(runtime, config.metricsPort);
+      } catch (err) {
+        await runtime.close();
+        throw err;
+      }
+    }
   }
   const worker = roles.worker ? startWorker(runtime) : undefined;
   let api: FastifyInstance | undefined;
@@ -44,10 +64,12 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
     api,
     worker,
     address,
+    metricsAddress: metricsServer?.address,
     stop() {
       stopping ??= (async () => {
         await api?.close();
         await worker?.close();
+        await metricsServer?.close();
         await runtime.close();
       })();
       return stopping;

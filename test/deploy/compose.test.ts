@@ -26,9 +26,11 @@ interface Service {
   depends_on?: string[] | Record<string, { condition: string }>;
   healthcheck?: { test: string | string[] };
   deploy?: { replicas?: number };
+  expose?: (string | number)[];
 }
 
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+// merge: YAML merge keys (`<<: *dispatcher-env`), as Docker Compose reads them.
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
 const service = (name: string): Service => {
   const s = services[name];
@@ -123,7 +125,28 @@ describe('docker-compose.yml', () => {
       expect(config.endpointsFile).toBe('/app/config/endpoints.compose.json');
       expect(existsSync(join(ROOT, config.endpointsFile!.replace(/^\/app\//, '')))).toBe(true);
     }
-    expect(environment(service('api'))).toEqual(environment(service('worker')));
+    // The workers add only their metrics server (METRICS_PORT, on every interface).
+    const { METRICS_PORT: _port, HOST: _host, ...workerShared } = environment(service('worker'));
+    expect(environment(service('api'))).toEqual(workerShared);
+  });
+
+  it('gives every METRICS_PORT a valid port, and the workers one they expose and check on /healthz', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const raw = environment(s).METRICS_PORT;
+      if (raw === undefined) continue;
+      expect(raw, `${name}: METRICS_PORT`).toMatch(/^[1-9]\d*$/);
+      expect(Number(raw), `${name}: METRICS_PORT`).toBeLessThanOrEqual(65535);
+      expect(loadConfig(environment(s)).metricsPort, name).toBe(Number(raw));
+    }
+    const worker = service('worker');
+    const config = loadConfig(environment(worker));
+    expect(config.metricsPort, 'the worker sets METRICS_PORT').toBeDefined();
+    // Reachable by a Prometheus on the compose network, not only on the container's loopback.
+    expect(config.host).toBe('0.0.0.0');
+    expect((worker.expose ?? []).map(String)).toContain(String(config.metricsPort));
+    expect(healthText(worker)).toContain(`http://127.0.0.1:${config.metricsPort}/healthz`);
+    // The API serves its own /metrics: METRICS_PORT would be ignored there.
+    expect(environment(service('api'))).not.toHaveProperty('METRICS_PORT');
   });
 
   it('turns ALLOW_PRIVATE_TARGETS on in this file only: not in the image, not in the endpoint files', () => {
