@@ -98,6 +98,7 @@ function defaultEnv() {
   return out;
 }
 
+let dispatcherChild;
 async function startDispatcher(redisUrl, logFile) {
   const port = await freePort();
   const dispatcherEnv = {
@@ -109,8 +110,11 @@ async function startDispatcher(redisUrl, logFile) {
     RETRY_SCHEDULE: SCHEDULE.join(','),
   };
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start'], { env: dispatcherEnv, stdio: ['ignore', fd, fd] });
+  // ISOLATION_CPU_PROF=DIR writes a V8 CPU profile of the dispatcher there (for `node --cpu-prof` readers).
+  const prof = env.ISOLATION_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.ISOLATION_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, 'dist/src/cli/main.js', 'start'], { env: dispatcherEnv, stdio: ['ignore', fd, fd] });
   children.add(child);
+  dispatcherChild = child;
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; ; ) {
     if (child.exitCode !== null) throw new Error(`dispatcher exited ${child.exitCode} at start; see ${logFile}`);
@@ -284,6 +288,8 @@ try {
   const end = await report(healthyRx, 'h-', { latencies: true });
   const othersEnd = othersRx && (await report(othersRx, 'o'));
   const metricsText = (await api(d.base, 'GET', '/metrics').catch(() => undefined))?.text ?? '';
+  // Redis work of the run (before the history read below adds its own): calls per command.
+  const redisCommands = topCommands(await redis.redis.info('commandstats'));
   const history = await historyByEndpoint(d.base, createdTotal);
   const lat = end.latencies;
   postLatencies.sort((a, b) => a - b);
@@ -291,6 +297,7 @@ try {
   const others = sumStatuses(history.byEndpoint, (id) => !id.startsWith('healthy'));
   result = {
     kind: KIND,
+    redis_commands: redisCommands,
     others: OTHERS,
     seconds: SECONDS,
     send: { ...sending, batching: BATCHING, tick_ms: TICK_MS, post_errors: postErrors, post_p50_ms: percentile(postLatencies, 50), post_p99_ms: percentile(postLatencies, 99) },
@@ -354,11 +361,24 @@ try {
   };
   log(`done in ${result.run_seconds.toFixed(0)} s`);
 } finally {
+  // A CPU profile is written when the process exits on its own: SIGTERM, then wait (bounded).
+  if (env.ISOLATION_CPU_PROF && dispatcherChild?.exitCode === null) {
+    dispatcherChild.kill('SIGTERM');
+    await Promise.race([new Promise((r) => dispatcherChild.once('exit', r)), sleep(20_000)]);
+  }
   killAll();
   await agent.close().catch(() => {});
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);
+
+/** The busiest Redis commands from INFO commandstats: calls and total CPU µs. */
+function topCommands(info) {
+  const rows = [];
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) rows.push({ command: m[1], calls: Number(m[2]), usec: Number(m[3]) });
+  rows.sort((a, b) => b.usec - a.usec);
+  return { total_calls: rows.reduce((n, r) => n + r.calls, 0), total_usec: rows.reduce((n, r) => n + r.usec, 0), top: rows.slice(0, 12) };
+}
 
 function newTally() {
   return { sent: 0, postbacks: 0, refused: 0, skipped: {} };

@@ -38,7 +38,7 @@ export interface DeliveryJobData {
   readonly sk?: readonly string[];
   /** Attempts made before this job: set when a postback moves to the slow lane mid-schedule. */
   readonly a0?: number;
-  /** Attempts that sent nothing (circuit open), so the last one can tell whether any request went out. */
+  /** Unused since 2026-11: attempts that sent nothing are read from history. */
   readonly co?: number;
 }
 
@@ -73,8 +73,6 @@ export interface DeliveryJob {
   readonly inlineSecrets: readonly string[] | undefined;
   /** Attempts made before this job existed (a postback moved to the slow lane). */
   readonly attemptsBefore: number;
-  /** Attempts that sent nothing (circuit open). */
-  readonly notSent: number;
 }
 
 /** Reads a job's data, checking its version: a job this version cannot read fails, named, not guessed at. */
@@ -93,18 +91,12 @@ export function decodeJob(data: unknown): DeliveryJob {
     signing: d.ws === 1 ? 'endpoint' : d.sg,
     inlineSecrets: d.sk,
     attemptsBefore: d.a0 ?? 0,
-    notSent: d.co ?? 0,
   };
 }
 
 /** The same job data with the attempts made before it (a lane move). */
 export function withAttemptsBefore(data: DeliveryJobData, attempts: number): DeliveryJobData {
   return { ...data, a0: attempts };
-}
-
-/** The same job data counting one more attempt that sent nothing. */
-export function withOneMoreNotSent(data: DeliveryJobData): DeliveryJobData {
-  return { ...data, co: (data.co ?? 0) + 1 };
 }
 
 function hasKeys(o: object): boolean {

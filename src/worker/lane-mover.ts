@@ -15,6 +15,8 @@ export function createLaneMover(slow: DeliveryQueue): (job: Job<DeliveryJobData>
       jobId: job.id!,
       attempts: Math.max(1, total - attemptsMade),
       backoff: { type: BACKOFF_TYPE },
+          // History keeps each attempt's error class; BullMQ's stack traces would only grow the job.
+          stackTraceLimit: 0,
     });
   };
 }

@@ -17,7 +17,8 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
-import { decodeJob, withOneMoreNotSent, type DeliveryJob, type DeliveryJobData } from '../queue/job-data.js';
+import { decodeJob, type DeliveryJob, type DeliveryJobData } from '../queue/job-data.js';
+import { getRecord } from '../history/get-record.js';
 import { nextDelayMs } from '../queue/retry-policy.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { AcquireMode, AdaptiveLimiter } from './adaptive-limiter.js';
@@ -81,6 +82,7 @@ function congested(o: Outcome, durationMs: number, lane: Lane, slowMs: number): 
  */
 export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
+  const probes = new ProbeHints();
   const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
@@ -112,11 +114,14 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       deps.metrics.laneMoves.inc({ reason: state });
       return;
     } else if (state === 'open') {
-      if (n >= maxAttempts && made - data.notSent <= 0) mode = 'ceiling';
-      else if (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.timeoutMs, deps.maxAttemptMs), health.probeIntervalMs)) {
+      if (n >= maxAttempts && (await sentBefore(deps.history, postbackId, n)) === 0) mode = 'ceiling';
+      else if (probes.mayTry(subject) && (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.timeoutMs, deps.maxAttemptMs), health.probeIntervalMs))) {
         mode = 'force';
         probing = true;
-      } else outcome = CIRCUIT_OPEN;
+      } else {
+        probes.taken(subject);
+        outcome = CIRCUIT_OPEN;
+      }
     }
 
     const schedule = data.scheduleS.length > 0 ? data.scheduleS : deps.defaultScheduleS;
@@ -173,7 +178,6 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
     await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
-    if (outcome === CIRCUIT_OPEN && !final) await job.updateData(withOneMoreNotSent(job.data));
 
     const m = deps.metrics;
     const outcomeLabel = outcome.ok ? 'delivered' : outcome === CIRCUIT_OPEN || outcome === DISABLED ? outcome.errorClass! : final ? 'failed' : 'retry';
@@ -200,6 +204,33 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);
   };
 }
+
+/** Attempts of a postback before attempt `n` that sent a request (read only for a last chance). */
+async function sentBefore(history: HistoryContext, postbackId: string, n: number): Promise<number> {
+  const record = await getRecord(history, postbackId);
+  return record?.attempts.filter((a) => a.n < n && a.error !== 'circuit_open' && a.error !== 'disabled').length ?? 0;
+}
+
+/**
+ * Remembers, per endpoint, that another worker holds the probe of an open circuit, so the
+ * attempts due meanwhile are recorded `circuit_open` without asking Redis each time.
+ */
+class ProbeHints {
+  private readonly takenUntil = new Map<string, number>();
+
+  mayTry(subject: string): boolean {
+    const until = this.takenUntil.get(subject);
+    if (until === undefined) return true;
+    if (until > Date.now()) return false;
+    this.takenUntil.delete(subject);
+    return true;
+  }
+
+  taken(subject: string): void {
+    this.takenUntil.set(subject, Date.now() + PROBE_HINT_MS);
+  }
+}
+const PROBE_HINT_MS = 100;
 
 /**
  * Redis may be briefly away (restart, failover) right after a request went out: keep

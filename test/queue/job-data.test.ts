@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobDataError } from '../../src/queue/errors.js';
-import { decodeJob, toJobData, withAttemptsBefore, withOneMoreNotSent } from '../../src/queue/job-data.js';
+import { decodeJob, toJobData, withAttemptsBefore } from '../../src/queue/job-data.js';
 import { useStack } from '../helpers/stack.js';
 
 describe('job data', () => {
@@ -18,10 +18,9 @@ describe('job data', () => {
       signing: 'endpoint',
       inlineSecrets: undefined,
       attemptsBefore: 0,
-      notSent: 0,
     });
-    const moved = withOneMoreNotSent(withAttemptsBefore(toJobData({ method: 'GET', url: 'u', headers: {}, body: null }, { ep: 'e', to: 1, sch: [0] }), 2));
-    expect(decodeJob(moved)).toMatchObject({ request: { method: 'GET', headers: {}, body: null }, attemptsBefore: 2, notSent: 1 });
+    const moved = withAttemptsBefore(toJobData({ method: 'GET', url: 'u', headers: {}, body: null }, { ep: 'e', to: 1, sch: [0] }), 2);
+    expect(decodeJob(moved)).toMatchObject({ request: { method: 'GET', headers: {}, body: null }, attemptsBefore: 2 });
   });
 
   it.each([[{ v: 3, u: 'x', ep: 'e', to: 1 }], [{ v: 2, ep: 'e', to: 1 }], [null], ['text']])('refuses %j with JobDataError naming the version', (data) => {
