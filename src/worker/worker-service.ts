@@ -11,6 +11,7 @@ import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
 import { createDeliveryWorker } from './delivery-worker.js';
 import { createLaneMover } from './lane-mover.js';
+import { OrphanReconciler } from './orphan-reconciler.js';
 
 export interface WorkerService {
   /** The fast lane's worker (healthy endpoints). */
@@ -111,7 +112,8 @@ export function startWorker(runtime: Runtime): WorkerService {
     .refresh()
     .catch((err: unknown) => logger.warn({ err }, 'health states not read at start'))
     .finally(() => {
-      for (const w of Object.values(workers)) if (!w.closing) w.run().catch(onRunError);
+      const only = process.env.PBD_EXP_LANES;
+      for (const [lane, w] of Object.entries(workers)) if (!w.closing && (only === undefined || only === lane)) w.run().catch(onRunError);
     });
   board.start((err) => logger.warn({ err }, 'health states refresh failed'));
   reporter.start(HEALTH_FLUSH_MS, (err) => logger.warn({ err }, 'health flush failed'));
@@ -124,6 +126,8 @@ export function startWorker(runtime: Runtime): WorkerService {
     trimIndex(runtime.history, Date.now()).catch((err: unknown) => logger.warn({ err }, 'history index trim failed'));
   }, TRIM_EVERY_MS);
   trim.unref();
+  const orphans = new OrphanReconciler({ history: runtime.history, registry: runtime.registry, queues: runtime.queues, health: board, logger });
+  orphans.start();
 
   logger.info(
     { concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix },
@@ -140,6 +144,7 @@ export function startWorker(runtime: Runtime): WorkerService {
       closing ??= (async () => {
         clearInterval(refresh);
         clearInterval(trim);
+        await orphans.stop();
         const all = Object.values(workers);
         const graceful = Promise.all(all.map((w) => w.close()));
         const timedOut = await Promise.race([

@@ -1,0 +1,64 @@
+import type { HistoryContext } from './history-context.js';
+import { F } from './postback-record.js';
+
+/** A position in the time index: a score and how many entries of that score were read. */
+export interface IndexPosition {
+  readonly score: number;
+  readonly offset: number;
+}
+
+export interface OrphanPage {
+  /** Pending (`queued` or `retrying`) postbacks with no job under any of the job key prefixes. */
+  readonly orphans: readonly string[];
+  /** Index entries read. */
+  readonly scanned: number;
+  /** Where the next page starts. */
+  readonly next: IndexPosition;
+  /** True when the page was short: nothing is left up to `maxScore`. */
+  readonly done: boolean;
+}
+
+/**
+ * Reads up to `limit` entries of the time index from `from` up to `maxScore` (oldest
+ * first) and returns those whose record is still pending while no job holds it: one
+ * ZRANGEBYSCORE, then one pipeline of `EXISTS <job key per queue>` + `HGET status` per
+ * entry. Job first, status second: a job that finished between the two has already written
+ * its final status (workers record before BullMQ removes the job), so it is never taken
+ * for an orphan; one EXISTS over every queue's key sees a lane move (add to the slow lane,
+ * then remove from the fast one) as a job in one of them. An entry whose record expired is
+ * skipped.
+ */
+export async function findOrphans(
+  ctx: HistoryContext,
+  jobKeyPrefixes: readonly string[],
+  from: IndexPosition,
+  maxScore: number,
+  limit: number,
+): Promise<OrphanPage> {
+  const flat = await ctx.redis.zrangebyscore(ctx.keys.index, from.score, maxScore, 'WITHSCORES', 'LIMIT', from.offset, limit);
+  if (flat.length === 0) return { orphans: [], scanned: 0, next: from, done: true };
+  const ids: string[] = [];
+  let next = from;
+  for (let i = 0; i < flat.length; i += 2) {
+    const id = flat[i] as string;
+    const score = Number(flat[i + 1]);
+    ids.push(id);
+    next = score === next.score ? { score, offset: next.offset + 1 } : { score, offset: 1 };
+  }
+  const pipe = ctx.redis.pipeline();
+  for (const id of ids) {
+    pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${id}`));
+    pipe.hget(ctx.keys.record(id), F.status);
+  }
+  const replies = (await pipe.exec()) ?? [];
+  const orphans: string[] = [];
+  ids.forEach((id, i) => {
+    const [jobErr, jobs] = replies[2 * i] ?? [new Error('no reply'), null];
+    const [statusErr, status] = replies[2 * i + 1] ?? [new Error('no reply'), null];
+    // A failed read is not an orphan: the run stops before its cursor passes this page.
+    if (jobErr) throw jobErr;
+    if (statusErr) throw statusErr;
+    if (Number(jobs) === 0 && (status === 'queued' || status === 'retrying')) orphans.push(id);
+  });
+  return { orphans, scanned: ids.length, next, done: ids.length < limit };
+}
