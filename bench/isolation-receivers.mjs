@@ -30,11 +30,17 @@ function query(url) {
   return { e: e === undefined ? undefined : decodeURIComponent(e), t };
 }
 
+// ISOLATION_TRACE=FILE: one "sent_ms latency_ms" line per first arrival, to see when latency rose.
+const trace = process.env.ISOLATION_TRACE && mode === 'healthy' ? (await import('node:fs')).createWriteStream(process.env.ISOLATION_TRACE) : undefined;
+
 function note(e, t, at) {
   if (e === undefined) return;
   const s = seen.get(e);
   if (s) s.n++;
-  else seen.set(e, { at, latency: Number.isFinite(t) ? at - t : null, n: 1 });
+  else {
+    seen.set(e, { at, latency: Number.isFinite(t) ? at - t : null, n: 1 });
+    if (trace && Number.isFinite(t)) trace.write(`${t} ${at - t}\n`);
+  }
 }
 
 function httpServer(handler) {

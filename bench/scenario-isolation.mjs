@@ -298,6 +298,13 @@ try {
   result = {
     kind: KIND,
     redis_commands: redisCommands,
+    // Work besides attempts: postbacks moved fast -> slow lane, jobs parked at an origin's limit, attempts by outcome.
+    dispatcher_work: {
+      lane_moves: metricSum(metricsText, 'postback_lane_moves_total'),
+      parked: metricSum(metricsText, 'postback_parked_total'),
+      attempts_sent: metricSum(metricsText, 'postback_attempts_total'),
+      circuit_open: metricSum(metricsText, 'postback_endpoint_attempts_total', 'outcome="circuit_open"'),
+    },
     others: OTHERS,
     seconds: SECONDS,
     send: { ...sending, batching: BATCHING, tick_ms: TICK_MS, post_errors: postErrors, post_p50_ms: percentile(postLatencies, 50), post_p99_ms: percentile(postLatencies, 99) },

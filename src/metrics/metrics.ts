@@ -42,6 +42,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly parked = new Counter({
+    name: 'postback_parked_total',
+    help: 'Jobs put back in the delayed set because their origin was at its limit (no attempt used), by lane.',
+    labelNames: ['lane'] as const,
+    registers: [this.registry],
+  });
   readonly attemptDuration = new Histogram({
     name: 'postback_attempt_duration_seconds',
     help: 'Duration of delivery attempts.',

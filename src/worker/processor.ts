@@ -24,6 +24,7 @@ import type { RedisKeys } from '../redis/keys.js';
 import type { AcquireMode, AdaptiveLimiter } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
 import { JobPolicies } from './job-policy.js';
+import type { LaneGovernor } from './lane-governor.js';
 
 export interface ProcessorDeps {
   readonly lane: Lane;
@@ -43,6 +44,8 @@ export interface ProcessorDeps {
   /** For the probe lock. */
   readonly redis: Redis;
   readonly keys: RedisKeys;
+  /** Paces the slow lane so the fast lane keeps this process's CPU (one per process). */
+  readonly governor?: LaneGovernor;
   /** Fast lane: hands a job (with the attempts it made) to the slow lane. */
   readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void>;
 }
@@ -86,6 +89,11 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
   const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
+    const { governor } = deps;
+    if (governor !== undefined) {
+      if (lane === 'slow') await governor.pace();
+      else if (job.attemptsMade === 0) governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
+    }
     const postbackId = job.id as string;
     let data: DeliveryJob;
     try {
@@ -141,6 +149,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
         }
         // Over the origin's limit: back to the delayed set; attemptsMade is unchanged.
         await job.moveToDelayed(Date.now() + limiter.parkDelayMs(origin), token);
+        deps.metrics.parked.inc({ lane });
         throw new DelayedError();
       }
       const inFlight = reporter.started(subject, Date.now());

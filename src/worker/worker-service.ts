@@ -11,6 +11,7 @@ import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
 import { createDeliveryWorker } from './delivery-worker.js';
 import { createLaneMover } from './lane-mover.js';
+import { LaneGovernor } from './lane-governor.js';
 import { OrphanReconciler } from './orphan-reconciler.js';
 
 export interface WorkerService {
@@ -58,7 +59,9 @@ export function startWorker(runtime: Runtime): WorkerService {
     alerts?.notify(t);
   });
 
+  const governor = new LaneGovernor();
   const common = {
+    governor,
     registry: runtime.registry,
     history: runtime.history,
     dispatcher: agent,
@@ -112,8 +115,7 @@ export function startWorker(runtime: Runtime): WorkerService {
     .refresh()
     .catch((err: unknown) => logger.warn({ err }, 'health states not read at start'))
     .finally(() => {
-      const only = process.env.PBD_EXP_LANES;
-      for (const [lane, w] of Object.entries(workers)) if (!w.closing && (only === undefined || only === lane)) w.run().catch(onRunError);
+      for (const w of Object.values(workers)) if (!w.closing) w.run().catch(onRunError);
     });
   board.start((err) => logger.warn({ err }, 'health states refresh failed'));
   reporter.start(HEALTH_FLUSH_MS, (err) => logger.warn({ err }, 'health flush failed'));
@@ -155,6 +157,7 @@ export function startWorker(runtime: Runtime): WorkerService {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: in-flight jobs return to the queue via the stalled check');
           await Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
         }
+        governor.close();
         await reporter.stop().catch((err: unknown) => logger.warn({ err }, 'last health flush failed'));
         await alerts?.close();
         connection.disconnect();

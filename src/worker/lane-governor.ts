@@ -1,0 +1,112 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+export interface GovernorOptions {
+  /** Most slow-lane job starts per second (the rate when nothing is congested). */
+  readonly maxRate: number;
+  /** Least starts per second: probes and last chances always get through. */
+  readonly minRate: number;
+  /** The rate it starts at: low, so a burst of bad traffic at start does not run ahead of the first tick. */
+  readonly initialRate: number;
+  /** Fast-lane lateness (ms past due) that counts as late; when more than a tenth of a tick's fast-lane starts are late, the slow lane backs off. */
+  readonly fastLagMs: number;
+  /** Event-loop delay (ms, p99 over a tick) above which the slow lane backs off. */
+  readonly loopDelayMs: number;
+  readonly tickMs: number;
+}
+
+export const DEFAULT_GOVERNOR: GovernorOptions = { maxRate: 20_000, minRate: 50, initialRate: 500, fastLagMs: 15, loopDelayMs: 40, tickMs: 100 };
+
+/**
+ * Gives the fast lane first claim on this process's CPU. Every slow-lane job start takes a
+ * token from a bucket whose rate adapts (AIMD, every tick): halved when fast-lane jobs start
+ * late or the event loop lags, raised otherwise. A dead endpoint's retries and
+ * circuit_open attempts cost CPU and Redis like any job; under load they wait for the
+ * healthy endpoints instead of the other way round. The rate rises slowly (5% + minRate a
+ * tick) and falls fast (halved), because slow-lane work started now is felt a tick later. Requests in flight take no tokens.
+ */
+export class LaneGovernor {
+  private readonly options: GovernorOptions;
+  private rate: number;
+  private tokens: number;
+  private lastRefill = performance.now();
+  private fastStarts = 0;
+  private fastLate = 0;
+  private readonly loop: IntervalHistogram;
+  private readonly timer: NodeJS.Timeout;
+  private readonly waiters: (() => void)[] = [];
+  private drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: GovernorOptions = DEFAULT_GOVERNOR) {
+    this.options = options;
+    this.rate = options.initialRate;
+    this.tokens = options.initialRate * (options.tickMs / 1000);
+    this.loop = monitorEventLoopDelay({ resolution: 10 });
+    this.loop.enable();
+    this.timer = setInterval(() => this.tick(), options.tickMs);
+    this.timer.unref();
+  }
+
+  /** Starts per second allowed now (for metrics and tests). */
+  get currentRate(): number {
+    return this.rate;
+  }
+
+  /** A fast-lane job started `lagMs` after it was due. */
+  observeFastLag(lagMs: number): void {
+    this.fastStarts++;
+    if (lagMs > this.options.fastLagMs) this.fastLate++;
+  }
+
+  /** Resolves when a slow-lane job may start. */
+  pace(): Promise<void> {
+    this.refill();
+    if (this.waiters.length === 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.scheduleDrain();
+    });
+  }
+
+  private refill(): void {
+    const now = performance.now();
+    const burst = Math.max(1, this.rate * (this.options.tickMs / 1000));
+    this.tokens = Math.min(burst, this.tokens + ((now - this.lastRefill) / 1000) * this.rate);
+    this.lastRefill = now;
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainTimer !== undefined) return;
+    const wait = Math.max(1, Math.ceil(((1 - this.tokens) / this.rate) * 1000));
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      this.refill();
+      while (this.waiters.length > 0 && this.tokens >= 1) {
+        this.tokens -= 1;
+        this.waiters.shift()!();
+      }
+      if (this.waiters.length > 0) this.scheduleDrain();
+    }, wait);
+    this.drainTimer.unref();
+  }
+
+  private tick(): void {
+    const loopDelay = this.loop.percentile(99) / 1e6;
+    this.loop.reset();
+    const congested = this.fastLate * 10 > this.fastStarts || loopDelay > this.options.loopDelayMs;
+    this.fastStarts = 0;
+    this.fastLate = 0;
+    const { minRate, maxRate } = this.options;
+    // Slow to rise, quick to fall: a burst of slow-lane work lands before the next tick can see it.
+    this.rate = congested ? Math.max(minRate, this.rate / 2) : Math.min(maxRate, this.rate * 1.05 + minRate);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    clearTimeout(this.drainTimer);
+    this.loop.disable();
+    for (const w of this.waiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LaneGovernor } from '../../src/worker/lane-governor.js';
+
+/** Waits for `n` governor ticks (real time: the governor samples the event loop). */
+const ticks = (n: number, tickMs: number) => new Promise((r) => setTimeout(r, n * tickMs + tickMs / 2));
+
+describe('LaneGovernor', () => {
+  let g: LaneGovernor | undefined;
+  afterEach(() => g?.close());
+  const options = { maxRate: 1000, minRate: 10, initialRate: 100, fastLagMs: 15, loopDelayMs: 1000, tickMs: 20 };
+
+  it('halves the slow lane rate when more than a tenth of fast-lane starts are late, down to the minimum', async () => {
+    g = new LaneGovernor(options);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 10; j++) g.observeFastLag(j < 5 ? 50 : 1);
+      await ticks(1, options.tickMs);
+    }
+    expect(g.currentRate).toBeLessThanOrEqual(100 / 8);
+    expect(g.currentRate).toBeGreaterThanOrEqual(10);
+  });
+
+  it('raises the rate slowly while the fast lane is on time, up to the maximum', async () => {
+    g = new LaneGovernor(options);
+    for (let j = 0; j < 10; j++) g.observeFastLag(j === 0 ? 50 : 1); // one late start in ten is not congestion
+    await ticks(1, options.tickMs);
+    const after1 = g.currentRate;
+    expect(after1).toBeGreaterThan(100);
+    expect(after1).toBeLessThan(100 * 1.25);
+    await ticks(60, options.tickMs);
+    expect(g.currentRate).toBe(1000);
+  });
+
+  it('lets starts through at the current rate, in order', async () => {
+    g = new LaneGovernor({ ...options, initialRate: 100, maxRate: 100 });
+    const order: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 12 }, (_, i) => g!.pace().then(() => order.push(i))));
+    const elapsed = performance.now() - t0;
+    expect(order).toEqual([...Array(12).keys()]);
+    // A burst of 2 (100/s over a 20 ms tick), then 10 more at 100/s: about 100 ms.
+    expect(elapsed).toBeGreaterThanOrEqual(80);
+  });
+
+  it('releases every waiter on close', async () => {
+    g = new LaneGovernor({ ...options, initialRate: 10, maxRate: 10, minRate: 10 });
+    const waiting = Promise.all(Array.from({ length: 50 }, () => g!.pace()));
+    g.close();
+    await expect(waiting).resolves.toHaveLength(50);
+  });
+});
