@@ -12,6 +12,14 @@ interface Entry {
   readonly endpoint: CompiledEndpoint;
 }
 
+export interface EndpointRegistryOptions {
+  /**
+   * Called once per stored definition (id and JSON) that does not compile: it is left out
+   * of routing, so say so (the error names the field). Called again only if it changes.
+   */
+  readonly onBroken?: ((id: string, err: Error) => void) | undefined;
+}
+
 /**
  * Endpoints live in one Redis hash (id -> JSON definition, secrets included) plus a
  * revision counter. Each process keeps them compiled in memory and re-reads the hash only
@@ -25,17 +33,24 @@ export class EndpointRegistry {
   private entries = new Map<string, Entry>();
   private byPublisher = new Map<string, CompiledEndpoint[]>();
   private rev: string | null | undefined;
-  /** Definitions in Redis that no longer compile (e.g. written by another version). */
+  /**
+   * Definitions in Redis that no longer compile (e.g. written by another version), by id:
+   * why. They route nothing; the API lists them, the producer names them, /metrics counts them.
+   */
   readonly broken = new Map<string, Error>();
+  /** The JSON of each broken definition already reported to `onBroken`. */
+  private reportedBroken = new Map<string, string>();
+  private readonly onBroken: ((id: string, err: Error) => void) | undefined;
   /** One refresh at a time: concurrent callers share it. */
   private refreshing: Promise<void> | undefined;
   /** Compiled inline targets by their JSON: `simulate --url` sends one target many times. */
   private readonly inline = new Map<string, CompiledEndpoint>();
 
-  constructor(redis: Redis, keys: RedisKeys, defaults: EndpointDefaults) {
+  constructor(redis: Redis, keys: RedisKeys, defaults: EndpointDefaults, options: EndpointRegistryOptions = {}) {
     this.redis = redis;
     this.keys = keys;
     this.defaults = defaults;
+    this.onBroken = options.onBroken;
   }
 
   /** Compiles without storing: throws EndpointConfigError/ValidationError naming fields. */
@@ -105,6 +120,7 @@ export class EndpointRegistry {
     if (!force && rev === this.rev && this.rev !== undefined) return;
     const all = await this.redis.hgetall(this.keys.endpoints);
     const next = new Map<string, Entry>();
+    const reported = new Map<string, string>();
     this.broken.clear();
     for (const [id, json] of Object.entries(all)) {
       const prev = this.entries.get(id);
@@ -113,11 +129,15 @@ export class EndpointRegistry {
         continue;
       }
       try {
-        next.set(id, { json, endpoint: this.compile(JSON.parse(json) as unknown, `endpoints.${id}`) });
+        next.set(id, { json, endpoint: this.compile(parseStored(id, json), `endpoints.${id}`) });
       } catch (err) {
-        this.broken.set(id, err as Error);
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.broken.set(id, error);
+        reported.set(id, json);
+        if (this.reportedBroken.get(id) !== json) this.onBroken?.(id, error);
       }
     }
+    this.reportedBroken = reported;
     const byPublisher = new Map<string, CompiledEndpoint[]>();
     for (const { endpoint } of next.values()) {
       if (endpoint.publisherId === undefined) continue;
@@ -149,5 +169,15 @@ export class EndpointRegistry {
 
   list(): CompiledEndpoint[] {
     return [...this.entries.values()].map((e) => e.endpoint).sort((a, b) => a.id.localeCompare(b.id));
+  }
+}
+
+/** A stored definition as JSON; one that is not JSON at all is a config error naming the endpoint. */
+function parseStored(id: string, json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    const path = `endpoints.${id}`;
+    throw new EndpointConfigError(`${path}: the stored definition is not valid JSON`, [{ path, message: 'not valid JSON' }]);
   }
 }

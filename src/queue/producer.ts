@@ -239,7 +239,9 @@ export class Producer {
     if (event.endpointId !== undefined) {
       const ep = registry.find(event.endpointId);
       if (ep === undefined) {
-        details.push({ path: `${prefix}endpoint_id`, message: `unknown endpoint ${JSON.stringify(event.endpointId)}` });
+        const broken = registry.broken.get(event.endpointId);
+        const name = JSON.stringify(event.endpointId);
+        details.push({ path: `${prefix}endpoint_id`, message: broken ? `endpoint ${name} is stored but invalid: ${broken.message}` : `unknown endpoint ${name}` });
         return [];
       }
       return [ep];
@@ -321,6 +323,8 @@ export class Producer {
           jobId: item.id,
           attempts: schedule.length,
           backoff: { type: BACKOFF_TYPE },
+          // History keeps each attempt's error class; BullMQ's stack traces would only grow the job.
+          stackTraceLimit: 0,
           ...(delayMs > 0 ? { delay: delayMs } : {}),
         },
       });
@@ -338,12 +342,15 @@ export class Producer {
     } catch (err) {
       // Undo what we wrote so nothing is half-done, except for jobs Redis did create (a
       // timeout does not say whether addBulk ran): those keep their record and dedupe claim.
+      // If even the check fails (Redis away), take it as no job: undo all, or leave it to the orphan reconciler.
       const created = await this.existingJobs(records.map((r) => r.id)).catch(() => new Set<string>());
       const undoItems = items.filter((i) => !created.has(i.id));
       const undo = redis.multi();
       deleteRecords(history, undo, undoItems.map((i) => i.id));
       const claimed = undoItems.map((i) => i.dedupeKey).filter((k): k is string => k !== undefined);
       if (claimed.length > 0) undo.del(...claimed);
+      // Best effort, the caller gets the original error either way: records an undo could not
+      // delete stay `queued` without a job, and the workers' orphan reconciler re-enqueues them.
       await undo.exec().catch(() => undefined);
       throw err;
     }

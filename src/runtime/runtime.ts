@@ -51,15 +51,18 @@ export class Runtime {
     this.embedded = embedded;
     this.keys = new RedisKeys(config.queuePrefix);
     this.redis = createRedis(redisUrl, 'producer', 'main');
-    this.redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
-    this.registry = new EndpointRegistry(this.redis, this.keys, {
-      requestTimeoutMs: config.requestTimeoutMs,
-      retryScheduleS: config.retryScheduleS,
-    });
+    // Emitted on every reconnect attempt while Redis is away (commands then fail, and say so): debug only.
+    this.redis.on('error', (err: Error) => logger.debug({ err }, 'redis connection error'));
+    this.registry = new EndpointRegistry(
+      this.redis,
+      this.keys,
+      { requestTimeoutMs: config.requestTimeoutMs, retryScheduleS: config.retryScheduleS },
+      { onBroken: (endpointId, err) => logger.error({ endpointId, err }, 'stored endpoint does not compile: it routes nothing until fixed (PUT or DELETE it)') },
+    );
     this.history = { redis: this.redis, keys: this.keys, retentionMs: Math.round(config.historyRetentionDays * DAY_MS) };
     this.queue = createDeliveryQueue(this.redis, this.keys, 'fast');
     this.queues = { fast: this.queue, slow: createDeliveryQueue(this.redis, this.keys, 'slow') };
-    for (const q of Object.values(this.queues)) q.on('error', (err: Error) => logger.debug({ err: err.message }, 'queue error'));
+    for (const q of Object.values(this.queues)) q.on('error', (err: Error) => logger.debug({ err }, 'queue error'));
     this.health = new HealthBoard(this.redis, this.keys);
     this.healthPolicy = healthPolicy(config);
     this.metrics = new Metrics();
@@ -127,6 +130,8 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    // Shutdown is best effort: a closer, queue or agent that fails to close (Redis already
+    // gone, say) must not keep the others open or the process from exiting.
     for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
     this.health.stop();
     for (const q of Object.values(this.queues)) await q.close().catch(() => undefined);

@@ -87,7 +87,7 @@ export function stopOnSignals(served: Served, logger: Logger): void {
     served.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err: (err as Error).message }, 'shutdown failed');
+        logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -30,7 +30,7 @@ const seenValues = new Map<string, Map<string, Set<string>>>();
 /** Sources for the scrape-time gauges: no Redis, one healthy endpoint, empty lanes. */
 const stubSources = {
   queues: { fast: { getJobCounts: async () => ({ waiting: 0, delayed: 0, active: 0, prioritized: 0 }) } },
-  registry: { refresh: async () => undefined, list: () => [{ id: 'ep', enabled: true }] } as unknown as EndpointRegistry,
+  registry: { refresh: async () => undefined, list: () => [{ id: 'ep', enabled: true }], broken: new Map() } as unknown as EndpointRegistry,
   health: { refresh: async () => undefined, stateOf: () => 'healthy' } as unknown as HealthBoard,
 };
 

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { testEndpoint } from '../../delivery/test-endpoint.js';
 import { isBlockedLiteralHost, parseCidrs } from '../../delivery/target-guard.js';
 import { EndpointNotFoundError } from '../../endpoints/errors.js';
-import { ValidationError } from '../../errors/base-error.js';
+import { ValidationError, isPostbackError, type ErrorDetail } from '../../errors/base-error.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { CompiledEndpoint } from '../../endpoints/compile-endpoint.js';
 import { disableEndpoint, enableEndpoint } from '../../health/endpoint-switch.js';
 import { readHealth, type EndpointHealth } from '../../health/read-health.js';
+import { errorBody } from '../error-handler.js';
 
 export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { registry, config } = runtime;
@@ -22,14 +23,27 @@ export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
     return eps.map((ep) => ({ ...ep.toPublic(), health: effectiveHealth(ep, health.get(ep.id)!) }));
   };
 
+  /** Why a stored definition does not compile: its error and the fields it names. */
+  const brokenDetails = (id: string, err: Error): ErrorDetail[] =>
+    isPostbackError(err) && err.details.length > 0 ? err.details : [{ path: `endpoints.${id}`, message: err.message }];
+
+  /** `broken`: stored definitions that do not compile (they route nothing until PUT or DELETE). */
   app.get('/v1/endpoints', async () => {
     await registry.refresh();
-    return { endpoints: await withHealth(registry.list()) };
+    const broken = [...registry.broken.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, err]) => ({ id, error: err.message, details: brokenDetails(id, err) }));
+    return { endpoints: await withHealth(registry.list()), broken };
   });
 
-  app.get('/v1/endpoints/:id', async (request) => {
+  /** A stored definition that does not compile is 409 (fix it with PUT, or DELETE it), not 404. */
+  app.get('/v1/endpoints/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
+    const broken = registry.broken.get(id);
+    if (broken !== undefined) {
+      return reply.code(409).send(errorBody(`endpoint ${JSON.stringify(id)} is stored but invalid: ${broken.message}`, brokenDetails(id, broken)));
+    }
     const [ep] = await withHealth([registry.get(id)]);
     return ep;
   });

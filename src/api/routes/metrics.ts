@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
+import { registerBrokenEndpointsGauge } from '../../metrics/broken-endpoints-gauge.js';
 import { registerScrapeGauges } from '../../metrics/scrape-gauges.js';
 import type { Runtime } from '../../runtime/runtime.js';
 
@@ -13,6 +14,7 @@ const HISTORY_SIZE_METRIC = 'postback_history_records';
 export function metricsRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { metrics, redis, keys } = runtime;
   registerScrapeGauges(metrics.registry, runtime);
+  registerBrokenEndpointsGauge(metrics.registry, runtime.registry);
   if (metrics.registry.getSingleMetric(HISTORY_SIZE_METRIC) === undefined) {
     new Gauge({
       name: HISTORY_SIZE_METRIC,
