@@ -30,6 +30,8 @@ export class LaneGovernor {
   private tokens: number;
   private lastRefill = performance.now();
   private fastStarts = 0;
+  /** Whether a start waited for a token during this tick. */
+  private limited = false;
   private fastLate = 0;
   private readonly loop: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;
@@ -64,6 +66,7 @@ export class LaneGovernor {
       this.tokens -= 1;
       return Promise.resolve();
     }
+    this.limited = true;
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.scheduleDrain();
@@ -99,8 +102,12 @@ export class LaneGovernor {
     this.fastStarts = 0;
     this.fastLate = 0;
     const { minRate, maxRate } = this.options;
-    // Slow to rise, quick to fall: a burst of slow-lane work lands before the next tick can see it.
-    this.rate = congested ? Math.max(minRate, this.rate / 2) : Math.min(maxRate, this.rate * 1.05 + minRate);
+    // Slow to rise, quick to fall: a burst of slow-lane work lands before the next tick can
+    // see it. It rises only while it held starts back: an allowance nobody used is no proof
+    // that the machine can take it, and would let the next burst through unchecked.
+    if (congested) this.rate = Math.max(minRate, this.rate / 2);
+    else if (this.limited) this.rate = Math.min(maxRate, this.rate * 1.05 + minRate);
+    this.limited = this.waiters.length > 0;
   }
 
   close(): void {

@@ -168,6 +168,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       outcome = sent;
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
+      // Requests started together end together (a dead origin's timeouts): pace what follows too.
+      if (lane === 'slow') await deps.governor?.pace();
     }
 
     const nowMs = Date.now();

@@ -30,7 +30,7 @@ const TRIM_EVERY_MS = 60_000;
 const HEALTH_FLUSH_MS = 200;
 /** The fast lane starts an origin it does not know at this many attempts in flight. */
 const FAST_INITIAL_PER_ORIGIN = 2;
-const SLOW_INITIAL_PER_ORIGIN = 16;
+const SLOW_INITIAL_PER_ORIGIN = 8;
 
 /**
  * A worker process's delivery side: two lanes (BullMQ workers on two queues) sharing one
@@ -43,7 +43,8 @@ const SLOW_INITIAL_PER_ORIGIN = 16;
 export function startWorker(runtime: Runtime): WorkerService {
   const { config, logger } = runtime;
   const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
-  const onRedisError = (err: Error): void => logger.debug({ err: err.message }, 'worker redis error');
+  // Debug: ioredis reconnects by itself, and a Redis outage would otherwise log every retry.
+  const onRedisError = (err: Error): void => logger.debug({ err }, 'worker redis error');
   connection.on('error', onRedisError);
   const agent = runtime.deliveryAgent();
   const board = runtime.health;
@@ -155,6 +156,7 @@ export function startWorker(runtime: Runtime): WorkerService {
         ]);
         if (timedOut) {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: in-flight jobs return to the queue via the stalled check');
+          // Forced close after the timeout: their jobs return through the stalled check whatever happens here.
           await Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
         }
         governor.close();
