@@ -36,10 +36,10 @@ describe('a job this worker cannot read', () => {
     const { stack } = ctx;
     const res = await stack.post('/v1/events', { type: 'conversion', target: { url: `${ctx.receiver.base}/never` }, id: 'vnext' });
     const id: string = res.json.events[0].postbacks[0];
-    // The same postback again, as a future version would write it.
-    await stack.runtime.queue.add('deliver', { v: 99, whatever: true } as never, { jobId: `${id}-next` });
+    // The same postback again, as a future version would write it: its record first, then its job.
     await stack.runtime.redis.copy(stack.runtime.keys.record(id), stack.runtime.keys.record(`${id}-next`));
     await stack.runtime.redis.hset(stack.runtime.keys.record(`${id}-next`), 's', 'queued');
+    await stack.runtime.queue.add('deliver', { v: 99, whatever: true } as never, { jobId: `${id}-next` });
     const rec = await stack.waitFinal(`${id}-next`);
     expect(rec.status).toBe('failed');
     expect(stack.logs.lines.some((l) => l.includes('job data not readable'))).toBe(true);

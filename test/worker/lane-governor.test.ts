@@ -19,15 +19,29 @@ describe('LaneGovernor', () => {
     expect(g.currentRate).toBeGreaterThanOrEqual(10);
   });
 
-  it('raises the rate slowly while the fast lane is on time, up to the maximum', async () => {
+  it('raises the rate slowly while it holds starts back and the fast lane is on time, up to the maximum', async () => {
     g = new LaneGovernor(options);
+    // Demand beyond the rate: starts wait for tokens the whole time.
+    let demanding = true;
+    const demand = (async () => {
+      while (demanding) await g!.pace();
+    })();
     for (let j = 0; j < 10; j++) g.observeFastLag(j === 0 ? 50 : 1); // one late start in ten is not congestion
-    await ticks(1, options.tickMs);
-    const after1 = g.currentRate;
-    expect(after1).toBeGreaterThan(100);
-    expect(after1).toBeLessThan(100 * 1.25);
+    await ticks(2, options.tickMs);
+    const early = g.currentRate;
+    expect(early).toBeGreaterThan(100);
+    expect(early).toBeLessThan(100 * 1.25 * 1.25);
     await ticks(60, options.tickMs);
     expect(g.currentRate).toBe(1000);
+    demanding = false;
+    g.close();
+    await demand;
+  });
+
+  it('does not raise the rate nobody uses', async () => {
+    g = new LaneGovernor(options);
+    await ticks(5, options.tickMs);
+    expect(g.currentRate).toBe(100);
   });
 
   it('lets starts through at the current rate, in order', async () => {
