@@ -1,10 +1,9 @@
-import type { JobsOptions } from 'bullmq';
 import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { ValidationError } from '../errors/base-error.js';
 import type { HealthBoard } from '../health/health-board.js';
-import { subjectOf, type Lane } from '../health/health-state.js';
+import type { Lane } from '../health/health-state.js';
 import { findOrphans, type IndexPosition } from '../history/find-orphans.js';
 import { getRecord, getReplayRequest } from '../history/get-record.js';
 import type { HistoryContext } from '../history/history-context.js';
@@ -13,8 +12,7 @@ import type { PostbackRecord } from '../history/postback-record.js';
 import { indexScore } from '../history/query-postbacks.js';
 import type { Logger } from '../logging/logger.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
-import { JOB_NAME, toJobData, withAttemptsBefore } from '../queue/job-data.js';
-import { BACKOFF_TYPE } from '../queue/retry-policy.js';
+import { deliveryJob } from '../queue/delivery-job.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import { OrphanScanState } from './orphan-scan-state.js';
 
@@ -224,30 +222,17 @@ export class OrphanReconciler {
   }
 
   /**
-   * The job the producer would have added (see Producer.enqueue), carrying the attempts
-   * already made (`a0`) so numbering and schedule go on; due at the record's next attempt
-   * time (which honours `delay_s`), or now.
+   * The job the producer would have added (the same `deliveryJob`), carrying the attempts
+   * already made so numbering and schedule go on; due at the record's next attempt time
+   * (which honours `delay_s`), or now.
    */
   private async enqueue(endpoint: CompiledEndpoint, record: PostbackRecord, request: RenderedRequest, made: number): Promise<void> {
-    const schedule = endpoint.scheduleS;
-    const fresh = toJobData(request, {
-      ep: endpoint.id,
-      to: endpoint.timeoutMs,
-      sch: schedule,
-      ...(endpoint.successSpec !== undefined ? { ok: endpoint.successSpec } : {}),
-      ...(endpoint.webhookSigner !== undefined ? { ws: 1 as const } : {}),
-    });
-    const data = made > 0 ? withAttemptsBefore(fresh, made) : fresh;
     const delayMs = Math.max(0, (record.next_attempt_ms ?? 0) - Date.now());
-    const opts: JobsOptions = {
-      jobId: record.id,
-      attempts: schedule.length - made,
-      backoff: { type: BACKOFF_TYPE },
-      // As the producer's: history keeps each attempt's error class, stack traces would only grow the job.
-      stackTraceLimit: 0,
-      ...(delayMs > 0 ? { delay: delayMs } : {}),
-    };
-    const lane = this.deps.health.laneOf(subjectOf(endpoint.id, data.u));
-    await this.deps.queues[lane].add(JOB_NAME, data, opts);
+    const job = deliveryJob(
+      { postbackId: record.id, endpoint, request, delayMs, attemptsMade: made },
+      { scheduleS: endpoint.scheduleS, timeoutMs: endpoint.timeoutMs },
+      this.deps.health,
+    );
+    await this.deps.queues[job.lane].add(job.name, job.data, job.opts);
   }
 }
