@@ -11,7 +11,7 @@
 export { loadConfig, VARIABLES, type Config } from './config/schema.js';
 export { createLogger, type Logger } from './logging/logger.js';
 export { Runtime } from './runtime/runtime.js';
-export { serve, type Served } from './runtime/serve.js';
+export { serve, type Served } from './process/serve.js';
 export { startWorker, type WorkerService } from './worker/worker-service.js';
 export { buildApi } from './api/server.js';
 export type { Producer, ProduceResult, ReplayResult, ReplaySource } from './queue/producer.js';

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../src/config/schema.js';
 import { createLogger } from '../src/logging/logger.js';
-import { serve, stopOnSignals } from '../src/runtime/serve.js';
+import { serve, stopOnSignals } from '../src/process/serve.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel);

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Runtime } from '../runtime/runtime.js';
+import type { ApiContext } from './api-context.js';
 import { ApiKeyCheck } from './auth.js';
 import { createErrorHandler, errorBody } from './error-handler.js';
 import { eventRoutes } from './routes/events.js';
@@ -15,7 +15,7 @@ export const BODY_LIMIT = 1024 * 1024;
 /** Routes open without a key: probes, metrics and the Explorer page and its assets (they hold no data). */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', ...EXPLORER_PATHS]);
 
-export function buildApi(runtime: Runtime): FastifyInstance {
+export function buildApi(runtime: ApiContext): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,

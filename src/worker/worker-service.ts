@@ -6,11 +6,11 @@ import { markFailedIfPending } from '../history/mark-failed.js';
 import { trimIndex } from '../history/trim-index.js';
 import type { DeliveryJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
 import { createDeliveryWorker } from './delivery-worker.js';
 import { createLaneMover } from './lane-mover.js';
+import type { WorkerContext } from './worker-context.js';
 import { LaneGovernor } from './lane-governor.js';
 import { OrphanReconciler } from './orphan-reconciler.js';
 
@@ -40,7 +40,7 @@ const SLOW_INITIAL_PER_ORIGIN = 8;
  * - slow: SLOW_LANE_CONCURRENCY slots (in-flight requests are cheap), SLOW_LANE_ORIGIN_MAX
  *   per origin (adaptive below it); circuit breaking happens here.
  */
-export function startWorker(runtime: Runtime): WorkerService {
+export function startWorker(runtime: WorkerContext): WorkerService {
   const { config, logger } = runtime;
   const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
   // Debug: ioredis reconnects by itself, and a Redis outage would otherwise log every retry.

@@ -9,7 +9,7 @@ import type { EndpointRegistry } from '../../src/endpoints/registry.js';
 import type { HealthBoard } from '../../src/health/health-board.js';
 import { HEALTH_STATES } from '../../src/health/health-state.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { registerScrapeGauges } from '../../src/metrics/scrape-gauges.js';
+import { registerScrapeGauges } from '../../src/health/scrape-gauges.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 
 /**
@@ -29,9 +29,9 @@ const seenValues = new Map<string, Map<string, Set<string>>>();
 
 /** Sources for the scrape-time gauges: no Redis, one healthy endpoint, empty lanes. */
 const stubSources = {
-  queues: { fast: { getJobCounts: async () => ({ waiting: 0, delayed: 0, active: 0, prioritized: 0 }) } },
-  registry: { refresh: async () => undefined, list: () => [{ id: 'ep', enabled: true }], broken: new Map() } as unknown as EndpointRegistry,
-  health: { refresh: async () => undefined, stateOf: () => 'healthy' } as unknown as HealthBoard,
+  queues: { fast: { getJobCounts: () => Promise.resolve({ waiting: 0, delayed: 0, active: 0, prioritized: 0 }) } },
+  registry: { refresh: () => Promise.resolve(), list: () => [{ id: 'ep', enabled: true }], broken: new Map() } as unknown as EndpointRegistry,
+  health: { refresh: () => Promise.resolve(), stateOf: () => 'healthy' } as unknown as HealthBoard,
 };
 
 async function collectRegistry(registry: Registry): Promise<void> {
@@ -70,7 +70,7 @@ beforeAll(async () => {
   // The API: the same, through its /metrics route (which adds history size).
   const api = new Metrics();
   const fakeApp = { get: () => undefined } as unknown as FastifyInstance;
-  const fakeRuntime = { ...stubSources, metrics: api, redis: { zcard: async () => 0 }, keys: { index: 'i' } } as unknown as Runtime;
+  const fakeRuntime = { ...stubSources, metrics: api, redis: { zcard: () => Promise.resolve(0) }, keys: { index: 'i' } } as unknown as Runtime;
   metricsRoutes(fakeApp, fakeRuntime);
   await collectRegistry(api.registry);
 });

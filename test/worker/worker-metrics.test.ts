@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startMetricsServer } from '../../src/metrics/metrics-server.js';
-import { serve } from '../../src/runtime/serve.js';
+import { serve } from '../../src/process/serve.js';
 import { freePort } from '../helpers/global-redis.js';
 import { spawnWorker } from '../helpers/load.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -164,7 +164,7 @@ describe('startMetricsServer', () => {
         throw new Error('redis down');
       },
     });
-    const server = await startMetricsServer({ port: 0, host: '127.0.0.1', registry, ready: async () => false });
+    const server = await startMetricsServer({ port: 0, host: '127.0.0.1', registry, ready: () => Promise.resolve(false) });
     try {
       const health = await fetch(`${server.address}/healthz`);
       expect(health.status).toBe(200);

@@ -3,13 +3,13 @@ import { testEndpoint } from '../../delivery/test-endpoint.js';
 import { isBlockedLiteralHost, parseCidrs } from '../../delivery/target-guard.js';
 import { EndpointNotFoundError } from '../../endpoints/errors.js';
 import { ValidationError, isPostbackError, type ErrorDetail } from '../../errors/base-error.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { ApiContext } from '../api-context.js';
 import type { CompiledEndpoint } from '../../endpoints/compile-endpoint.js';
 import { disableEndpoint, enableEndpoint } from '../../health/endpoint-switch.js';
 import { readHealth, type EndpointHealth } from '../../health/read-health.js';
 import { errorBody } from '../error-handler.js';
 
-export function endpointRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'registry' | 'config' | 'redis' | 'keys' | 'health' | 'deliveryAgent'>): void {
   const { registry, config } = runtime;
   const policy = { allowPrivate: config.allowPrivateTargets, allowed: parseCidrs(config.allowedTargetCidrs) };
   const warningsFor = (ep: CompiledEndpoint): string[] =>

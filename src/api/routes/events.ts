@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../errors/base-error.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { ApiContext } from '../api-context.js';
 
 export const MAX_BATCH = 1000;
 
 /** POST /v1/events: one event, or {"events": [...]} (at most 1000); all or nothing. */
-export function eventRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function eventRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'producer'>): void {
   app.post('/v1/events', async (request, reply) => {
     const body = request.body as unknown;
     let events: unknown[];

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { ApiContext } from '../api-context.js';
 
-export function healthRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function healthRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'redis'>): void {
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
     try {

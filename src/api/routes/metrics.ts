@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import { registerBrokenEndpointsGauge } from '../../metrics/broken-endpoints-gauge.js';
-import { registerScrapeGauges } from '../../metrics/scrape-gauges.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import { registerBrokenEndpointsGauge } from '../../endpoints/broken-endpoints-gauge.js';
+import { registerScrapeGauges } from '../../health/scrape-gauges.js';
+import type { ApiContext } from '../api-context.js';
 
 const HISTORY_SIZE_METRIC = 'postback_history_records';
 
@@ -11,7 +11,7 @@ const HISTORY_SIZE_METRIC = 'postback_history_records';
  * shares (queue depth, endpoint state: metrics/scrape-gauges) and, here only, history size.
  * In `postback start` this also covers the worker: no second metrics server is started.
  */
-export function metricsRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function metricsRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'metrics' | 'redis' | 'keys' | 'registry' | 'queues' | 'health'>): void {
   const { metrics, redis, keys } = runtime;
   registerScrapeGauges(metrics.registry, runtime);
   registerBrokenEndpointsGauge(metrics.registry, runtime.registry);

@@ -6,13 +6,13 @@ import { getRecord, getReplayRequest } from '../../history/get-record.js';
 import { recordToApi, recordToListItem } from '../../history/postback-record.js';
 import { iteratePostbacks, parseFilter, queryPostbacks, type PostbackSummary } from '../../history/query-postbacks.js';
 import type { ReplaySource } from '../../queue/producer.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { ApiContext } from '../api-context.js';
 
 /** Most postbacks one bulk replay may enqueue. */
 export const MAX_BULK_REPLAY = 100_000;
 const REPLAY_CHUNK = 500;
 
-export function postbackRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'history' | 'logger' | 'producer'>): void {
   const { history } = runtime;
 
   app.get('/v1/postbacks', async (request) => {

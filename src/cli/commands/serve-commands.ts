@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { serve, stopOnSignals } from '../../runtime/serve.js';
+import { serve, stopOnSignals } from '../../process/serve.js';
 import type { CliContext } from '../cli-context.js';
 
 export function registerServeCommands(program: Command, ctx: CliContext): void {

@@ -3,9 +3,9 @@ import { buildApi } from '../api/server.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import type { MetricsServer } from '../metrics/metrics-server.js';
-import { startWorkerMetrics } from '../metrics/worker-metrics.js';
+import { startWorkerMetrics } from '../process/worker-metrics.js';
 import { startWorker, type WorkerService } from '../worker/worker-service.js';
-import { Runtime } from './runtime.js';
+import { Runtime } from '../runtime/runtime.js';
 
 export interface Served {
   readonly runtime: Runtime;

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { EndpointRegistry } from '../endpoints/registry.js';
+import type { EndpointRegistry } from './registry.js';
 
 export const BROKEN_ENDPOINTS_METRIC = 'postback_endpoints_broken';
 

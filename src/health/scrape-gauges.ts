@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
 import type { EndpointRegistry } from '../endpoints/registry.js';
-import { registerEndpointStateGauge } from '../health/endpoint-state-gauge.js';
-import type { HealthBoard } from '../health/health-board.js';
-import { registerQueueDepthGauge, type JobCountSource } from './queue-depth-gauge.js';
+import { registerEndpointStateGauge } from './endpoint-state-gauge.js';
+import type { HealthBoard } from './health-board.js';
+import { registerQueueDepthGauge, type JobCountSource } from '../metrics/queue-depth-gauge.js';
 
 /** Where the scrape-time gauges read from (a `Runtime` has all three). */
 export interface ScrapeSources {

@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/runtime.js';
-import { startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { registerScrapeGauges } from './scrape-gauges.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
+import { registerScrapeGauges } from '../health/scrape-gauges.js';
 
 const READY_TIMEOUT_MS = 1000;
 

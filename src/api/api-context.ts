@@ -1,0 +1,31 @@
+import type { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config/schema.js';
+import type { EndpointRegistry } from '../endpoints/registry.js';
+import type { HealthBoard } from '../health/health-board.js';
+import type { Lane } from '../health/health-state.js';
+import type { HistoryContext } from '../history/history-context.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import type { Producer } from '../queue/producer.js';
+import type { RedisKeys } from '../redis/keys.js';
+
+/**
+ * What the API needs from the process (a Runtime has it all). Each route takes the part
+ * it uses, so a route's dependencies read from its signature.
+ */
+export interface ApiContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly registry: EndpointRegistry;
+  readonly history: HistoryContext;
+  readonly producer: Producer;
+  readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  readonly health: HealthBoard;
+  readonly metrics: Metrics;
+  /** The process's delivery agent, for endpoint tests. */
+  deliveryAgent(): Dispatcher;
+}

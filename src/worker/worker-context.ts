@@ -1,0 +1,30 @@
+import type { Redis } from 'ioredis';
+import type { Agent } from 'undici';
+import type { Config } from '../config/schema.js';
+import type { EndpointRegistry } from '../endpoints/registry.js';
+import type { HealthBoard } from '../health/health-board.js';
+import type { HealthPolicy } from '../health/health-policy.js';
+import type { Lane } from '../health/health-state.js';
+import type { HistoryContext } from '../history/history-context.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import type { RedisKeys } from '../redis/keys.js';
+
+/** What a worker needs from the process (a Runtime has it all). */
+export interface WorkerContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** For the worker's own (blocking) connection. */
+  readonly redisUrl: string;
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly registry: EndpointRegistry;
+  readonly history: HistoryContext;
+  /** The slow lane's queue takes postbacks the fast lane hands over; the reconciler re-enqueues in either. */
+  readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  readonly health: HealthBoard;
+  readonly healthPolicy: HealthPolicy;
+  readonly metrics: Metrics;
+  deliveryAgent(): Agent;
+}
