@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { EndpointRegistry } from './registry.js';
+import { keepLastOnError } from '../metrics/keep-last.js';
 
 export const BROKEN_ENDPOINTS_METRIC = 'postback_endpoints_broken';
 
@@ -15,8 +16,10 @@ export function registerBrokenEndpointsGauge(registry: Registry, endpoints: Endp
     help: 'Stored endpoint definitions that do not compile and route nothing (listed under "broken" by GET /v1/endpoints).',
     registers: [registry],
     async collect() {
-      await endpoints.refresh();
-      this.set(endpoints.broken.size);
+      await keepLastOnError(async () => {
+        await endpoints.refresh();
+        this.set(endpoints.broken.size);
+      });
     },
   });
 }

@@ -2,6 +2,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { HealthBoard } from './health-board.js';
 import { HEALTH_STATES } from './health-state.js';
+import { keepLastOnError } from '../metrics/keep-last.js';
 
 export const ENDPOINT_STATE_METRIC = 'postback_endpoint_state';
 
@@ -18,7 +19,7 @@ export function registerEndpointStateGauge(registry: Registry, endpoints: Endpoi
     labelNames: ['endpoint_id', 'state'] as const,
     registers: [registry],
     async collect() {
-      await Promise.all([board.refresh(), endpoints.refresh()]);
+      await keepLastOnError(() => Promise.all([board.refresh(), endpoints.refresh()]).then(() => undefined));
       this.reset();
       for (const ep of endpoints.list()) {
         const current = ep.enabled ? board.stateOf(ep.id) : 'disabled';

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { keepLastOnError } from './keep-last.js';
 
 export const QUEUE_DEPTH_METRIC = 'postback_queue_jobs';
 
@@ -20,11 +21,13 @@ export function registerQueueDepthGauge(registry: Registry, queues: readonly Job
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {
-      const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')));
-      const sum = (k: string): number => counts.reduce((n, c) => n + (c[k] ?? 0), 0);
-      this.set({ state: 'waiting' }, sum('waiting') + sum('prioritized'));
-      this.set({ state: 'delayed' }, sum('delayed'));
-      this.set({ state: 'active' }, sum('active'));
+      await keepLastOnError(async () => {
+        const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')));
+        const sum = (k: string): number => counts.reduce((n, c) => n + (c[k] ?? 0), 0);
+        this.set({ state: 'waiting' }, sum('waiting') + sum('prioritized'));
+        this.set({ state: 'delayed' }, sum('delayed'));
+        this.set({ state: 'active' }, sum('active'));
+      });
     },
   });
 }

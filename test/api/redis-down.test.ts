@@ -108,14 +108,19 @@ describe('Redis down: every route that needs it answers 503 with a JSON error, n
     const shutdown = spawnSync('redis-cli', ['-p', String(redis.port), 'shutdown'], { timeout: 5000 });
     expect(shutdown.status).toBe(0);
     let during: Awaited<ReturnType<typeof call>>[];
+    let metricsDuring: Response;
     try {
       await closed;
       during = await callAll();
+      metricsDuring = await fetch(`${stack.base}/metrics`);
     } finally {
       await redis.start(); // same port, same data directory (AOF)
     }
     expectAllUnavailable(during);
     expect(stack.logs.lines.some((l) => l.includes('Redis unavailable: answered 503'))).toBe(true);
+    // /metrics still serves the process's counters (the Redis-read gauges keep their last values).
+    expect(metricsDuring.status).toBe(200);
+    expect(await metricsDuring.text()).toMatch(/^postback_enqueued_total\{replay="false"\} \d+$/m);
 
     await waitReady(redisConn, 10_000);
     const after = await callAll();

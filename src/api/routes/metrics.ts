@@ -3,6 +3,7 @@ import { Gauge } from 'prom-client';
 import { registerBrokenEndpointsGauge } from '../../endpoints/broken-endpoints-gauge.js';
 import { registerScrapeGauges } from '../../health/scrape-gauges.js';
 import type { ApiContext } from '../api-context.js';
+import { keepLastOnError } from '../../metrics/keep-last.js';
 
 const HISTORY_SIZE_METRIC = 'postback_history_records';
 
@@ -21,7 +22,7 @@ export function metricsRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'm
       help: 'Postback records in the history index.',
       registers: [metrics.registry],
       async collect() {
-        this.set(await redis.zcard(keys.index));
+        await keepLastOnError(async () => this.set(await redis.zcard(keys.index)));
       },
     });
   }
