@@ -23,7 +23,9 @@ for (;;) {
     const r = await request(`${base}/readyz`, { dispatcher: agent });
     await r.body.dump();
     if (r.statusCode === 200) break;
-  } catch {}
+  } catch {
+    // not up yet
+  }
   await sleep(50);
 }
 async function delivered() {

@@ -123,7 +123,9 @@ async function startDispatcher(redisUrl, logFile) {
       const r = await request(`${base}/readyz`, { dispatcher: agent });
       await r.body.dump();
       if (r.statusCode === 200) break;
-    } catch {}
+    } catch {
+      // not up yet
+    }
     await sleep(100);
   }
   return { child, base, env: dispatcherEnv };

@@ -54,16 +54,16 @@
   // ---------- API key (sessionStorage, per tab) ----------
   var memoryKey = null;
   function getKey() {
-    try { return sessionStorage.getItem(KEY_STORE); } catch (e) { return memoryKey; }
+    try { return sessionStorage.getItem(KEY_STORE); } catch { return memoryKey; }
   }
   function setKey(k) {
     memoryKey = k;
-    try { sessionStorage.setItem(KEY_STORE, k); } catch (e) { /* storage disabled: memory only */ }
+    try { sessionStorage.setItem(KEY_STORE, k); } catch { /* storage disabled: memory only */ }
     showAuthState();
   }
   function forgetKey() {
     memoryKey = null;
-    try { sessionStorage.removeItem(KEY_STORE); } catch (e) { /* ignore */ }
+    try { sessionStorage.removeItem(KEY_STORE); } catch { /* ignore */ }
     showAuthState();
   }
   function showAuthState() {
@@ -111,7 +111,7 @@
     }
     if (!res.ok) {
       var body = null;
-      try { body = await res.json(); } catch (e) { /* not JSON */ }
+      try { body = await res.json(); } catch { /* not JSON */ }
       var msg = body && typeof body.error === 'string' ? body.error : 'HTTP ' + res.status + ' ' + res.statusText;
       throw new ApiError(msg, body && Array.isArray(body.details) ? body.details : [], res.status);
     }

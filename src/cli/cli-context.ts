@@ -23,7 +23,7 @@ export class CliContext {
    * Runs `fn` with a runtime on Redis (REDIS_URL) and closes it after. Short commands use
    * the same modules as the API; none needs the API running.
    */
-  async withRuntime<T>(fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  async withRuntime<T>(fn: (runtime: Runtime) => T | Promise<T>): Promise<T> {
     const { config, logger } = this.load();
     const runtime = await Runtime.create(config, logger, { allowEmbedded: false });
     try {

@@ -42,7 +42,7 @@ function parseNdjson(text: string): { events: FileEvent[]; errors: { line: numbe
 function parseCsv(text: string): { events: FileEvent[]; errors: { line: number; message: string }[] } {
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(text, { columns: true, skip_empty_lines: true, trim: true, info: true, bom: true }) as typeof records;
+    records = parse<(typeof records)[number]>(text, { columns: true, skip_empty_lines: true, trim: true, info: true, bom: true });
   } catch (err) {
     const e = err as Error & { lines?: number };
     return { events: [], errors: [{ line: e.lines ?? 0, message: `CSV: ${e.message}` }] };

@@ -97,7 +97,7 @@ export const VARIABLES = [
   spec({ env: 'REDIS_URL', key: 'redisUrl', default: undefined, parse: optionalText,
     description: 'Redis connection URL. Unset: redis://127.0.0.1:6379, or an embedded redis-server when nothing answers there.' }),
   spec({ env: 'PORT', key: 'port', default: '8080', parse: integer(0, 65535), description: 'HTTP API port.' }),
-  spec({ env: 'HOST', key: 'host', default: undefined, parse: text as Parser<string>,
+  spec({ env: 'HOST', key: 'host', default: undefined, parse: text,
     description: 'HTTP API bind address. Default 0.0.0.0, or 127.0.0.1 when API_KEYS is unset.' }),
   spec({ env: 'API_KEYS', key: 'apiKeys', default: '', parse: list,
     description: 'Comma-separated Bearer keys for the API. Unset: no auth, and the API binds to 127.0.0.1 only.' }),
@@ -115,7 +115,7 @@ export const VARIABLES = [
   spec({ env: 'ALLOWED_TARGET_CIDRS', key: 'allowedTargetCidrs', default: '', parse: list,
     description: 'Comma-separated CIDRs the SSRF guard lets through although they are private.' }),
   spec({ env: 'PER_ORIGIN_CONCURRENCY', key: 'perOriginConcurrency', default: undefined,
-    parse: integer(1, 10000) as Parser<number>,
+    parse: integer(1, 10000),
     description: 'Most attempts in flight to one origin per worker process. Default: a quarter of WORKER_CONCURRENCY, at least 1.' }),
   spec({ env: 'DEDUPE_TTL_DAYS', key: 'dedupeTtlDays', default: '7', parse: positive(0.00001, 3650),
     description: 'How long an event id blocks a second postback to the same endpoint.' }),
@@ -157,7 +157,7 @@ export const VARIABLES = [
     description: 'Operator alerts (endpoint.degraded, endpoint.disabled, endpoint.recovered) are POSTed here, at most one per endpoint and type per 10 minutes.' }),
   spec({ env: 'ALERT_WEBHOOK_SECRET', key: 'alertWebhookSecret', default: undefined, parse: optionalText,
     description: 'Standard Webhooks secret (whsec_...) that signs operator alerts.' }),
-  spec({ env: 'METRICS_PORT', key: 'metricsPort', default: undefined, parse: integer(0, 65535) as Parser<number | undefined>,
+  spec({ env: 'METRICS_PORT', key: 'metricsPort', default: undefined, parse: integer(0, 65535),
     description: '`postback worker` serves /metrics and /healthz on this port (unset: no HTTP server in a worker process).' }),
 ] as const;
 

@@ -24,7 +24,7 @@ export function createDeliveryAgent(options: AgentOptions): Agent {
       if (err) return callback(err, '', 0);
       const allowed = addresses.filter((a) => !isBlockedAddress(a.address, policy));
       if (allowed.length === 0) {
-        return callback(new TargetBlockedError(hostname, addresses[0]?.address ?? '?') as unknown as NodeJS.ErrnoException, '', 0);
+        return callback(new TargetBlockedError(hostname, addresses[0]?.address ?? '?'), '', 0);
       }
       if ((lookupOptions as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
       const first = allowed[0] as LookupAddress;
@@ -34,7 +34,7 @@ export function createDeliveryAgent(options: AgentOptions): Agent {
   const base = buildConnector({
     timeout: options.connectTimeoutMs,
     ...(policy.allowPrivate ? {} : { lookup: guardedLookup }),
-  } as buildConnector.BuildOptions);
+  });
 
   const connect: buildConnector.connector = (opts, callback) => {
     if (!policy.allowPrivate) {

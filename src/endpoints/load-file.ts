@@ -21,7 +21,7 @@ export async function readEndpointsFile(path: string, defaults: EndpointDefaults
   } catch (err) {
     throw new ValidationError(`${path}: not valid JSON: ${(err as Error).message}`, [{ path, message: 'is not valid JSON' }]);
   }
-  const list = Array.isArray(parsed)
+  const list: unknown[] | undefined = Array.isArray(parsed)
     ? parsed
     : parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { endpoints?: unknown }).endpoints)
       ? (parsed as { endpoints: unknown[] }).endpoints

@@ -98,7 +98,7 @@ export function issuesToDetails(error: z.ZodError, input: unknown, prefix: strin
       .join('')
       .replace(/^\./, '');
     let value: unknown = input;
-    for (const p of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p as PropertyKey] : undefined;
+    for (const p of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p] : undefined;
     const secretish = issue.path.some((p) => /secret|token|authorization|key/i.test(String(p)));
     const shown = secretish ? '' : `, got ${describeValue(value)}`;
     return { path, message: `${issue.message}${issue.code === 'unrecognized_keys' ? '' : shown}` };

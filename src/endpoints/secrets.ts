@@ -11,6 +11,7 @@ const FORMS: readonly ((s: string) => string)[] = [(s) => s, encodeUriStrict, (s
 
 /** A placeholder for secret `s` in form `f`; NUL never occurs in a rendered request. */
 const token = (s: number, f: number): string => `\u0000${s}.${f}\u0000`;
+// eslint-disable-next-line no-control-regex -- NUL delimits the placeholders: it never occurs in a rendered request
 const TOKEN = /\u0000(\d+)\.(\d+)\u0000/g;
 /** A secret header value that was not a known secret verbatim (e.g. templated): not restorable. */
 const OPAQUE = '\u0000x\u0000';

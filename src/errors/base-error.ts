@@ -47,11 +47,14 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') text = JSON.stringify(value);
   else {
+    let json: string | undefined;
     try {
-      text = JSON.stringify(value) ?? String(value);
+      json = JSON.stringify(value);
     } catch {
-      text = String(value);
+      // circular, BigInt: String() below
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the fallback for what JSON cannot show (function, symbol, circular, BigInt)
+    text = json ?? String(value);
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -64,7 +64,7 @@ export class HealthBoard {
 
   /** Refreshes in the background every maxAgeMs (workers); errors go to `onError`. */
   start(onError: (err: unknown) => void): void {
-    this.timer ??= setInterval(() => this.refresh().catch(onError), this.maxAgeMs);
+    this.timer ??= setInterval(() => void this.refresh().catch(onError), this.maxAgeMs);
     this.timer.unref();
   }
 

@@ -125,7 +125,7 @@ export class HealthReporter {
   }
 
   start(flushMs: number, onError: (err: unknown) => void): void {
-    this.timer ??= setInterval(() => this.flush().catch(onError), flushMs);
+    this.timer ??= setInterval(() => void this.flush().catch(onError), flushMs);
     this.timer.unref();
   }
 

@@ -170,6 +170,7 @@ export function parseFilter(input: Record<string, unknown>): { filter: PostbackF
   const time = (name: string): number | undefined => {
     const v = input[name];
     if (v === undefined || v === '') return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-string (a repeated query parameter's array, a JSON object) keeps the String() coercion it always had
     const n = typeof v === 'number' ? v : /^\d+$/.test(String(v)) ? Number(v) : Date.parse(String(v));
     if (!Number.isFinite(n)) {
       details.push({ path: name, message: `must be ISO 8601 or epoch milliseconds, got ${describeValue(v)}` });

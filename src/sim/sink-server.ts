@@ -235,7 +235,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
-        if (log !== undefined) await new Promise<void>((resolve) => log!.end(resolve));
+        if (log !== undefined) await new Promise<void>((resolve) => log.end(resolve));
       })();
       return closing;
     },

@@ -29,9 +29,7 @@ describe('API error handler', () => {
   beforeAll(async () => {
     app = Fastify({ logger: false });
     app.setErrorHandler(createErrorHandler(createLogger('info', sink)));
-    app.get('/throw/:kind', async (request) => {
-      throw thrown[(request.params as { kind: string }).kind]!();
-    });
+    app.get('/throw/:kind', (request) => Promise.reject(thrown[(request.params as { kind: string }).kind]!()));
     await app.ready();
   });
   afterAll(async () => {

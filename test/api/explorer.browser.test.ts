@@ -162,8 +162,8 @@ describe('Postback Explorer page', () => {
     // Download CSV: the filtered view (failed only), fetched with the key and saved from a Blob.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
     expect(download.suggestedFilename()).toMatch(/^postbacks-.*\.csv$/);
-    const csv = await readFile((await download.path())!, 'utf8');
-    const csvRows = parse(csv, { columns: true }) as Record<string, string>[];
+    const csv = await readFile(await download.path(), 'utf8');
+    const csvRows = parse<Record<string, string>>(csv, { columns: true });
     expect(csvRows).toHaveLength(1);
     expect(csvRows[0]).toMatchObject({ postback_id: badId, event_id: 'conv-bad', endpoint_id: 'ep-bad', status: 'failed', attempts: '2', http_status: '503' });
 

@@ -89,7 +89,7 @@ describe('history API', () => {
     await ctx.stack.waitFinal(res.json.events[0].postbacks[0]);
     const csv = await ctx.stack.get(`/v1/postbacks.csv?from=${before}`);
     expect(csv.status).toBe(200);
-    const rows = parse(csv.text, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(csv.text, { columns: true });
     expect(Object.keys(rows[0]!)).toEqual([
       'created_at', 'finished_at', 'postback_id', 'event_id', 'endpoint_id', 'publisher_id', 'offer_id',
       'advertiser_name', 'payout', 'status', 'attempts', 'http_status', 'error', 'url',

@@ -165,7 +165,7 @@ describe('postback CLI', () => {
     expect(rows).toHaveLength(3);
     for (const row of rows) expect(row).toMatchObject({ endpoint_id: 'cli-ep', status: 'delivered' });
     const c = await runCli(['history', '--event', 'csv-1', '--csv'], env);
-    const csv = parse(c.stdout, { columns: true }) as Record<string, string>[];
+    const csv = parse<Record<string, string>>(c.stdout, { columns: true });
     expect(csv[0]).toMatchObject({ event_id: 'csv-1', status: 'delivered' });
     const lost = await runCli(['history', '--status', 'lost'], env);
     expect(lost.code).toBe(2);

@@ -30,7 +30,7 @@ export function freePort(): Promise<number> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.REDIS_URL) {
     project.provide('redisUrl', process.env.REDIS_URL);
-    return async () => undefined;
+    return () => Promise.resolve();
   }
   const docker = await tryDocker();
   if (docker) {
@@ -87,9 +87,10 @@ export async function tryRedisServer(): Promise<{ url: string; port: number; chi
     url: `redis://127.0.0.1:${port}`,
     port,
     child,
-    stop: async () => {
+    stop: () => {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
     },
   };
 }

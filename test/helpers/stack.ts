@@ -24,6 +24,7 @@ export class LogCapture extends Writable {
 /** An API answer: the status, the raw body, and the body parsed as JSON (undefined when it is not JSON). */
 export interface StackResponse {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of any API answer; tests read its fields directly
   json: any;
   text: string;
 }
@@ -90,7 +91,7 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    let json: any;
+    let json: StackResponse['json'];
     try {
       json = JSON.parse(text);
     } catch {

@@ -24,7 +24,7 @@ describe('LaneGovernor', () => {
     // Demand beyond the rate: starts wait for tokens the whole time.
     let demanding = true;
     const demand = (async () => {
-      while (demanding) await g!.pace();
+      while (demanding) await g.pace();
     })();
     for (let j = 0; j < 10; j++) g.observeFastLag(j === 0 ? 50 : 1); // one late start in ten is not congestion
     await ticks(2, options.tickMs);

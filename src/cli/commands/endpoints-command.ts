@@ -58,7 +58,7 @@ export function registerEndpointsCommand(program: Command, ctx: CliContext): voi
     .description('one endpoint as JSON')
     .argument('<id>')
     .action(async (id: string) => {
-      await ctx.withRuntime(async (runtime) => {
+      await ctx.withRuntime((runtime) => {
         process.stdout.write(`${JSON.stringify(runtime.registry.get(id).toPublic(), null, 2)}\n`);
       });
     });

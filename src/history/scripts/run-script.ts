@@ -16,11 +16,11 @@ export class LuaScript {
    * is empty and every call fails with NOSCRIPT (none ran): load it and send them again.
    * Each result is the call's reply, or its error.
    */
-  async runMany(redis: Redis, calls: readonly { keys: readonly string[]; args: readonly (string | number)[] }[]): Promise<(unknown | Error)[]> {
+  async runMany(redis: Redis, calls: readonly { keys: readonly string[]; args: readonly (string | number)[] }[]): Promise<unknown[]> {
     const send = async (): Promise<[Error | null, unknown][]> => {
       const pipe = redis.pipeline();
       for (const c of calls) pipe.evalsha(this.sha, c.keys.length, ...c.keys, ...c.args);
-      return ((await pipe.exec()) ?? []) as [Error | null, unknown][];
+      return (await pipe.exec()) ?? [];
     };
     let replies = await send();
     if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
