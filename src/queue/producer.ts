@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { PostbackEvent } from '../events/event.js';
+import type { FieldValue, PostbackEvent } from '../events/event.js';
 import { validateEvents } from '../events/validate-event.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
@@ -138,6 +138,6 @@ function newPostbackItem(p: PlannedPostback, now: number): EnqueueItem {
   };
 }
 
-function fieldText(v: unknown): string | null {
+function fieldText(v: FieldValue | null | undefined): string | null {
   return v === undefined || v === null ? null : String(v);
 }

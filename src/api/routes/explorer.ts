@@ -65,5 +65,5 @@ export function explorerRoutes(app: FastifyInstance): void {
     const prepared: StaticFile = { body, type, etag };
     app.get(path, async (request, reply) => serve(prepared, request, reply));
   }
-  app.get('/openapi.json', async () => OPENAPI);
+  app.get('/openapi.json', () => Promise.resolve(OPENAPI));
 }
