@@ -31,6 +31,8 @@ const HEALTH_FLUSH_MS = 200;
 /** The fast lane starts an origin it does not know at this many attempts in flight. */
 const FAST_INITIAL_PER_ORIGIN = 2;
 const SLOW_INITIAL_PER_ORIGIN = 8;
+/** After the shutdown timeout, how long a forced close may take before the process goes on. */
+const FORCED_CLOSE_MS = 1000;
 
 /**
  * A worker process's delivery side: two lanes (BullMQ workers on two queues) sharing one
@@ -156,8 +158,11 @@ export function startWorker(runtime: WorkerContext): WorkerService {
         ]);
         if (timedOut) {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: in-flight jobs return to the queue via the stalled check');
-          // Forced close after the timeout: their jobs return through the stalled check whatever happens here.
-          await Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
+          // Forced close after the timeout: their jobs return through the stalled check whatever
+          // happens here. BullMQ's close(true) after a close() hands back that first close, which
+          // waits on Redis: with Redis gone it never settles, so do not wait past FORCED_CLOSE_MS.
+          const forced = Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
+          await Promise.race([forced, new Promise((r) => setTimeout(r, FORCED_CLOSE_MS).unref())]);
         }
         governor.close();
         await reporter.stop().catch((err: unknown) => logger.warn({ err }, 'last health flush failed'));
