@@ -35,7 +35,8 @@ export class LaneGovernor {
   private fastLate = 0;
   private readonly loop: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: ((go: boolean) => void)[] = [];
+  private closed = false;
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(options: GovernorOptions = DEFAULT_GOVERNOR) {
@@ -59,12 +60,16 @@ export class LaneGovernor {
     if (lagMs > this.options.fastLagMs) this.fastLate++;
   }
 
-  /** Resolves when a slow-lane job may start. */
-  pace(): Promise<void> {
+  /**
+   * Resolves true when a slow-lane job may start, or false once the governor is closed (the
+   * process is stopping): the caller puts the job back without using an attempt.
+   */
+  pace(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
     this.refill();
     if (this.waiters.length === 0 && this.tokens >= 1) {
       this.tokens -= 1;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     this.limited = true;
     return new Promise((resolve) => {
@@ -88,7 +93,7 @@ export class LaneGovernor {
       this.refill();
       while (this.waiters.length > 0 && this.tokens >= 1) {
         this.tokens -= 1;
-        this.waiters.shift()!();
+        this.waiters.shift()!(true);
       }
       if (this.waiters.length > 0) this.scheduleDrain();
     }, wait);
@@ -114,6 +119,7 @@ export class LaneGovernor {
     clearInterval(this.timer);
     clearTimeout(this.drainTimer);
     this.loop.disable();
-    for (const w of this.waiters.splice(0)) w();
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w(false);
   }
 }

@@ -91,7 +91,11 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
   return async (job, token) => {
     const { governor } = deps;
     if (governor !== undefined) {
-      if (lane === 'slow') await governor.pace();
+      if (lane === 'slow' && !(await governor.pace())) {
+        // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
       else if (job.attemptsMade === 0) governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
     }
     const postbackId = job.id as string;
@@ -169,6 +173,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
       // Requests started together end together (a dead origin's timeouts): pace what follows too.
+      // (When stopping it resolves false at once: this attempt is finished, record it.)
       if (lane === 'slow') await deps.governor?.pace();
     }
 

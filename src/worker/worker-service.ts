@@ -150,6 +150,8 @@ export function startWorker(runtime: WorkerContext): WorkerService {
         clearInterval(refresh);
         clearInterval(trim);
         await orphans.stop();
+        // Slow-lane jobs waiting for the governor go back to the queue rather than start now.
+        governor.close();
         const all = Object.values(workers);
         const graceful = Promise.all(all.map((w) => w.close()));
         const timedOut = await Promise.race([
@@ -164,7 +166,6 @@ export function startWorker(runtime: WorkerContext): WorkerService {
           const forced = Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
           await Promise.race([forced, new Promise((r) => setTimeout(r, FORCED_CLOSE_MS).unref())]);
         }
-        governor.close();
         await reporter.stop().catch((err: unknown) => logger.warn({ err }, 'last health flush failed'));
         await alerts?.close();
         connection.disconnect();

@@ -55,10 +55,11 @@ describe('LaneGovernor', () => {
     expect(elapsed).toBeGreaterThanOrEqual(80);
   });
 
-  it('releases every waiter on close', async () => {
+  it('releases every waiter on close with false (the job goes back), and refuses new starts', async () => {
     g = new LaneGovernor({ ...options, initialRate: 10, maxRate: 10, minRate: 10 });
     const waiting = Promise.all(Array.from({ length: 50 }, () => g!.pace()));
     g.close();
-    await expect(waiting).resolves.toHaveLength(50);
+    await expect(waiting).resolves.toEqual(Array(50).fill(false));
+    expect(await g.pace()).toBe(false);
   });
 });
