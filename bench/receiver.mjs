@@ -1,5 +1,6 @@
 // The publisher side of the benchmark: a keep-alive HTTP server answering 200 "OK".
-// Paths under /fail answer 500 to the first request of each distinct URL (retry-timer runs).
+// Paths under /fail answer 500 to the first request of each distinct URL (retry-timer runs);
+// under /failtenth, only URLs whose e= ends in 0 do (one in ten: the endpoint stays healthy).
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2] ?? 0);
@@ -13,7 +14,8 @@ const server = createServer((req, res) => {
   if (e !== undefined) seen.set(e, (seen.get(e) ?? 0) + 1);
   req.resume();
   req.on('end', () => {
-    if (req.url.startsWith('/fail') && !failedOnce.has(req.url)) {
+    const failing = req.url.startsWith('/failtenth') ? /0$/.test(e ?? '') : req.url.startsWith('/fail');
+    if (failing && !failedOnce.has(req.url)) {
       failedOnce.add(req.url);
       res.writeHead(500);
       res.end('fail');

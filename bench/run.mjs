@@ -53,7 +53,8 @@ try {
     const c = await run('(c) dispatcher, library producer', 'bench/scenario-dispatcher.mjs', { MODE: 'throughput', N: String(N) });
     const api = await run('(c) dispatcher, POST /v1/events x1000', 'bench/scenario-api.mjs', { N: String(N) });
     const latency = await run('latency at 2000/s', 'bench/scenario-dispatcher.mjs', { MODE: 'latency', N: '10000', RATE: '2000' });
-    const lateness = await run('retry-timer lateness', 'bench/scenario-dispatcher.mjs', { MODE: 'lateness', N: '1000', RETRY_SCHEDULE: '0,0.5' });
+    const lateness = await run('retry-timer lateness', 'bench/scenario-dispatcher.mjs', { MODE: 'lateness', N: '10000', RETRY_SCHEDULE: '0,0.5' });
+    const latenessOpen = await run('retry lateness, endpoint failing every first attempt', 'bench/scenario-dispatcher.mjs', { MODE: 'lateness-open', N: '1000', RETRY_SCHEDULE: '0,0.5' });
     const bytes = await run('Redis bytes per pending postback', 'bench/scenario-dispatcher.mjs', { MODE: 'bytes', N: '10000' });
     const scale1 = await run('scale-out: 1 worker process', 'bench/scenario-scale.mjs', { N: String(N), WORKERS: '1', LOG_LEVEL: 'warn' });
     const scale2 = await run('scale-out: 2 worker processes', 'bench/scenario-scale.mjs', { N: String(N), WORKERS: '2', LOG_LEVEL: 'warn' });
@@ -66,7 +67,8 @@ try {
       deliveries_per_second: { a_limit: a.per_second, b_bullmq_fetch: b.per_second, c_library: c.per_second, c_api: api.per_second },
       ratios: { c_library_over_a: c.per_second / a.per_second, c_library_over_b: c.per_second / b.per_second, c_api_over_a: api.per_second / a.per_second },
       latency_at_2000_per_s_ms: { p50: latency.p50_ms, p99: latency.p99_ms, achieved_rate: latency.achieved_rate },
-      retry_lateness_ms: { p50: lateness.p50_ms, p99: lateness.p99_ms, step_ms: lateness.step_ms },
+      retry_lateness_ms: { p50: lateness.p50_ms, p99: lateness.p99_ms, step_ms: lateness.step_ms, samples: lateness.samples },
+      retry_lateness_failing_endpoint_ms: { p50: latenessOpen.p50_ms, p99: latenessOpen.p99_ms, step_ms: latenessOpen.step_ms, samples: latenessOpen.samples },
       redis_bytes_per_pending_postback: bytes.bytes_per_pending,
       redis_commands_per_delivered_postback: c.commands_per_delivered,
       scale_out: { one_worker: scale1.per_second, two_workers: scale2.per_second, ratio: scale2.per_second / scale1.per_second },
@@ -96,6 +98,7 @@ try {
     for (const [k, v, t, ok] of targets) console.log(`| ${k} | ${f(v, 2)} | ${t} | ${ok ? 'yes' : 'no'} |`);
     console.log(`| latency p50 at 2000/s (ms) | ${f(latency.p50_ms)} | | |`);
     console.log(`| retry lateness p50 (ms) | ${f(lateness.p50_ms)} | | |`);
+    console.log(`| retry lateness, endpoint failing every first attempt (circuit open, slow lane), p50 / p99 (ms) | ${f(latenessOpen.p50_ms)} / ${f(latenessOpen.p99_ms)} | | |`);
     console.log(`| Redis commands / delivered postback | ${f(c.commands_per_delivered, 1)} | | |`);
     console.log(`| 2 worker processes / 1 (drain ${N}) | ${f(scale2.per_second / scale1.per_second, 2)} (${f(scale1.per_second)} -> ${f(scale2.per_second)}/s) | | |`);
     console.log(`| worker RSS before -> after (c) | ${mb(c.rss_before)} -> ${mb(c.rss_after)} | | |`);

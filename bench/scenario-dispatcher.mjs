@@ -18,6 +18,7 @@ const probe = new Redis(config.redisUrl);
 await runtime.registry.upsert([
   { id: 'bench', url: `${TARGET}/pb?click_id={click_id}&payout={payout}&e={event_id}` },
   { id: 'bench-fail', url: `${TARGET}/fail?e={event_id}` },
+  { id: 'bench-failtenth', url: `${TARGET}/failtenth?e={event_id}` },
   { id: 'bench-hold', url: `${TARGET}/hold?e={event_id}`, delay_s: 300 },
 ]);
 const event = (i, endpoint) => ({ id: `ev-${i}`, type: 'conversion', endpoint_id: endpoint, click_id: `c${i}`, payout: 0.5, offer_id: '42' });
@@ -85,10 +86,13 @@ if (MODE === 'bytes') {
     for await (const r of iteratePostbacks(runtime.history, {})) lat.push(r.finished_ms - r.created_ms);
     lat.sort((a, b) => a - b);
     result = { offered_rate: rate, achieved_rate: n / offeredSeconds, samples: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), max_ms: lat.at(-1) };
-  } else if (MODE === 'lateness') {
-    // Each postback fails once, then is due again after the (scaled) schedule step.
+  } else if (MODE === 'lateness' || MODE === 'lateness-open') {
+    // Postbacks fail once, then are due again after the (scaled) schedule step. `lateness`:
+    // one in ten fails, so the endpoint stays healthy and this measures the retry timer.
+    // `lateness-open`: every one fails, so the endpoint's circuit opens and its retries go
+    // through the slow lane, paced behind healthy work on purpose.
     const stepMs = config.retryScheduleS[1] * 1000;
-    await produceAll('bench-fail', n);
+    await produceAll(MODE === 'lateness' ? 'bench-failtenth' : 'bench-fail', n);
     await waitDelivered(n);
     const late = [];
     for await (const r of iteratePostbacks(runtime.history, {})) {

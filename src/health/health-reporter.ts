@@ -21,7 +21,7 @@ export interface InFlight {
 class Tally {
   sent = 0;
   ok = 0;
-  trailingFailures = 0;
+  failures = 0;
   durationSum = 0;
   lastError = '';
   delivered = 0;
@@ -33,7 +33,7 @@ class Tally {
   reset(): void {
     this.sent = 0;
     this.ok = 0;
-    this.trailingFailures = 0;
+    this.failures = 0;
     this.durationSum = 0;
     this.lastError = '';
     this.delivered = 0;
@@ -104,11 +104,9 @@ export class HealthReporter {
     t.sent++;
     t.durationSum += durationMs;
     t.latency[latencyBucket(durationMs)]!++;
-    if (ok) {
-      t.ok++;
-      t.trailingFailures = 0;
-    } else {
-      t.trailingFailures++;
+    if (ok) t.ok++;
+    else {
+      t.failures++;
       if (errorClass !== null) t.lastError = errorClass;
     }
     t.dirty = true;
@@ -167,7 +165,7 @@ export class HealthReporter {
       }
       const inline = isInlineSubject(subject);
       const args: (string | number)[] = [
-        now, subject, t.sent, t.ok, t.trailingFailures, t.durationSum, oldest, t.lastError,
+        now, subject, t.sent, t.ok, t.failures, t.durationSum, oldest, t.lastError,
         policy.openAfter, policy.degradeAfter, policy.slowMs, policy.probeIntervalMs, MINUTE_TTL_MS,
         t.delivered, t.trailingFinalFailures, inline ? 0 : policy.autoDisableAfter, policy.autoDisableWindowMs,
         inline ? INLINE_HEALTH_TTL_MS : 0, ...t.latency,

@@ -14,7 +14,7 @@ export interface GovernorOptions {
   readonly tickMs: number;
 }
 
-export const DEFAULT_GOVERNOR: GovernorOptions = { maxRate: 20_000, minRate: 50, initialRate: 500, fastLagMs: 15, loopDelayMs: 40, tickMs: 100 };
+export const DEFAULT_GOVERNOR: GovernorOptions = { maxRate: 20_000, minRate: 50, initialRate: 20_000, fastLagMs: 15, loopDelayMs: 40, tickMs: 100 };
 
 /**
  * Gives the fast lane first claim on this process's CPU. Every slow-lane job start takes a
@@ -104,15 +104,16 @@ export class LaneGovernor {
     const loopDelay = this.loop.percentile(99) / 1e6;
     this.loop.reset();
     const congested = this.fastLate * 10 > this.fastStarts || loopDelay > this.options.loopDelayMs;
-    this.fastStarts = 0;
-    this.fastLate = 0;
     const { minRate, maxRate } = this.options;
     // Slow to rise, quick to fall: a burst of slow-lane work lands before the next tick can
     // see it. It rises only while it held starts back: an allowance nobody used is no proof
     // that the machine can take it, and would let the next burst through unchecked.
+    // With the fast lane idle there is nothing to protect: open up quickly.
     if (congested) this.rate = Math.max(minRate, this.rate / 2);
-    else if (this.limited) this.rate = Math.min(maxRate, this.rate * 1.05 + minRate);
+    else if (this.limited) this.rate = Math.min(maxRate, this.fastStarts === 0 ? this.rate * 2 + minRate : this.rate * 1.05 + minRate);
     this.limited = this.waiters.length > 0;
+    this.fastStarts = 0;
+    this.fastLate = 0;
   }
 
   close(): void {

@@ -46,8 +46,10 @@ export interface ProcessorDeps {
   readonly keys: RedisKeys;
   /** Paces the slow lane so the fast lane keeps this process's CPU (one per process). */
   readonly governor?: LaneGovernor;
-  /** Fast lane: hands a job (with the attempts it made) to the slow lane. */
-  readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void>;
+  /** Hands a job (with the attempts it made) to the other lane. */
+  readonly moveToLane?: (job: Job<DeliveryJobData>, lane: Lane, attemptsMade: number, totalAttempts: number) => Promise<void>;
+  /** Slow lane: the fast lane's limiter, to tell an origin proven fast again. */
+  readonly fastLimiter?: AdaptiveLimiter;
 }
 
 /** An attempt that sent nothing: what history records for it. */
@@ -90,13 +92,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
 
   return async (job, token) => {
     const { governor } = deps;
-    if (governor !== undefined) {
-      if (lane === 'slow' && !(await governor.pace())) {
-        // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
-        await job.moveToDelayed(Date.now(), token);
-        throw new DelayedError();
-      }
-      else if (job.attemptsMade === 0) governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
+    if (governor !== undefined && lane === 'fast' && job.attemptsStarted <= 1 && job.attemptsMade === 0) {
+      // Only a fast-lane job's first start tells lateness: a parked job is late on purpose.
+      governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
     }
     const postbackId = job.id as string;
     let data: DeliveryJob;
@@ -116,13 +114,26 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     const subject = subjectOf(endpointId, request.url);
     const origin = originOf(request.url);
     const state: HealthState = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
+    if (lane === 'slow') {
+      // Healthy again, and its origin proven in the fast lane: back there, unpaced.
+      if (state === 'healthy' && deps.moveToLane && deps.fastLimiter?.atCeiling(origin)) {
+        await deps.moveToLane(job, 'fast', made, maxAttempts);
+        deps.metrics.laneMoves.inc({ reason: 'recovered' });
+        return;
+      }
+      if (governor !== undefined && !(await governor.pace())) {
+        // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+    }
 
     let outcome: Outcome | undefined;
     let mode: AcquireMode = 'adaptive';
     let probing = false;
     if (state === 'disabled') outcome = DISABLED;
-    else if (lane === 'fast' && state !== 'healthy' && deps.toSlowLane) {
-      await deps.toSlowLane(job, made, maxAttempts);
+    else if (lane === 'fast' && state !== 'healthy' && deps.moveToLane) {
+      await deps.moveToLane(job, 'slow', made, maxAttempts);
       deps.metrics.laneMoves.inc({ reason: state });
       return;
     } else if (state === 'open') {
@@ -142,12 +153,13 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     let durationMs = 0;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     if (outcome === undefined) {
-      const release = limiter.tryAcquire(origin, mode);
+      // The slow lane may wait a little for a slot of a busy origin; the fast lane never waits.
+      const release = lane === 'slow' ? await limiter.acquire(origin, mode, SLOT_WAIT_MS) : limiter.tryAcquire(origin, mode);
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane
         // takes the job. At its ceiling it is merely busy: wait here, as any busy origin does.
-        if (lane === 'fast' && deps.toSlowLane && !limiter.atCeiling(origin)) {
-          await deps.toSlowLane(job, made, maxAttempts);
+        if (lane === 'fast' && deps.moveToLane && !limiter.atCeiling(origin)) {
+          await deps.moveToLane(job, 'slow', made, maxAttempts);
           deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
           return;
         }
@@ -247,6 +259,8 @@ class ProbeHints {
   }
 }
 const PROBE_HINT_MS = 100;
+/** How long a slow-lane job waits in the process for its origin's slot before it is parked. */
+const SLOT_WAIT_MS = 1000;
 
 /**
  * Redis may be briefly away (restart, failover) right after a request went out: keep

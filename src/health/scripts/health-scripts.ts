@@ -12,8 +12,7 @@ import { LuaScript } from '../../history/scripts/run-script.js';
  * machine, atomically, so N workers agree on one state.
  * KEYS: 1 health hash, 2 states hash (subject -> state, absent = healthy), 3 this minute's
  * stats hash, 4 probe key.
- * ARGV: 1 now ms, 2 subject, 3 attempts sent, 4 successes, 5 failures after the last
- * success (all failures when none succeeded), 6 summed duration ms, 7 age ms of the oldest
+ * ARGV: 1 now ms, 2 subject, 3 attempts sent, 4 successes, 5 failures, 6 summed duration ms, 7 age ms of the oldest
  * attempt still in flight (0: none), 8 last error class (''), 9 open after N consecutive
  * failures, 10 degrade after N, 11 slow ms, 12 probe interval ms, 13 minute stats TTL ms,
  * 14 finals delivered, 15 final failures after the last delivered, 16 auto-disable after N
@@ -27,9 +26,11 @@ local prev = redis.call('HGET', h, 'st') or 'healthy'
 local st = prev
 local sent = tonumber(ARGV[3])
 local ok = tonumber(ARGV[4])
-local trailing = tonumber(ARGV[5])
+local failed = tonumber(ARGV[5])
 local cf = tonumber(redis.call('HGET', h, 'cf') or '0')
-if ok > 0 then cf = trailing else cf = cf + trailing end
+-- Many attempts run at once, so "consecutive" is per tally: a tally that mostly succeeded
+-- resets the streak; one that mostly failed adds all its failures to it.
+if ok > 0 and failed <= ok then cf = 0 else cf = cf + failed end
 local lat = tonumber(redis.call('HGET', h, 'lat') or '-1')
 if sent > 0 then
   local avg = tonumber(ARGV[6]) / sent
