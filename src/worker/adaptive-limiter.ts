@@ -17,16 +17,8 @@ export interface LimiterOptions {
 
 type Release = (durationMs: number, congested: boolean) => void;
 
-interface Waiter {
-  readonly mode: AcquireMode;
-  readonly resolve: (release: Release | undefined) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 interface OriginState {
   inFlight: number;
-  /** Jobs of this process waiting here for a slot (bounded; see `acquire`). */
-  readonly waiters: Waiter[];
   limit: number;
   /** Doubling until the first congestion (slow start), then +1 per attempt. */
   slowStart: boolean;
@@ -37,8 +29,6 @@ interface OriginState {
 }
 
 const MIN_PARK_MS = 50;
-/** Jobs that may wait in the process per slot of an origin's limit. */
-const WAITERS_PER_SLOT = 4;
 const MAX_PARK_MS = 30_000;
 const MAX_TRACKED_ORIGINS = 10_000;
 
@@ -65,7 +55,7 @@ export class AdaptiveLimiter {
     let s = this.origins.get(origin);
     if (s === undefined) {
       if (this.origins.size >= MAX_TRACKED_ORIGINS) this.forgetIdle();
-      s = { inFlight: 0, waiters: [], limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0 };
+      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0 };
       this.origins.set(origin, s);
     }
     return s;
@@ -87,30 +77,6 @@ export class AdaptiveLimiter {
     return this.take(s);
   }
 
-  /**
-   * A slot now, or the first one freed within `waitMs`, or undefined (then park the job).
-   * Waiting in the process costs a job slot but no Redis round trip, which beats parking
-   * when slots turn over fast; at most WAITERS_PER_SLOT per slot of the limit wait, so a
-   * dead origin's backlog does not fill the lane's slots.
-   */
-  acquire(origin: string, mode: AcquireMode, waitMs: number): Promise<Release | undefined> {
-    const s = this.state(origin);
-    if (s.inFlight < this.capOf(s, mode)) return Promise.resolve(this.take(s));
-    if (waitMs <= 0 || s.waiters.length >= s.limit * WAITERS_PER_SLOT) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        mode,
-        resolve,
-        timer: setTimeout(() => {
-          const i = s.waiters.indexOf(waiter);
-          if (i !== -1) s.waiters.splice(i, 1);
-          resolve(undefined);
-        }, waitMs),
-      };
-      s.waiters.push(waiter);
-    });
-  }
-
   private capOf(s: OriginState, mode: AcquireMode): number {
     return mode === 'adaptive' ? s.limit : mode === 'ceiling' ? this.options.max : Infinity;
   }
@@ -127,17 +93,7 @@ export class AdaptiveLimiter {
         s.slowStart = false;
         s.limit = Math.max(this.options.min, Math.floor(s.limit / 2));
       } else s.limit = Math.min(this.options.max, s.slowStart ? s.limit * 2 : s.limit + 1);
-      this.handOver(s);
     };
-  }
-
-  /** Gives freed slots to the waiters, in order, as far as the (new) limit allows. */
-  private handOver(s: OriginState): void {
-    while (s.waiters.length > 0 && s.inFlight < this.capOf(s, s.waiters[0]!.mode)) {
-      const w = s.waiters.shift()!;
-      clearTimeout(w.timer);
-      w.resolve(this.take(s));
-    }
   }
 
   /**
@@ -159,6 +115,6 @@ export class AdaptiveLimiter {
   /** Keeps the map as small as the set of busy origins. */
   private forgetIdle(): void {
     const now = Date.now();
-    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.waiters.length === 0 && s.parkedUntil < now) this.origins.delete(origin);
+    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.parkedUntil < now) this.origins.delete(origin);
   }
 }

@@ -153,8 +153,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     let durationMs = 0;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     if (outcome === undefined) {
-      // The slow lane may wait a little for a slot of a busy origin; the fast lane never waits.
-      const release = lane === 'slow' ? await limiter.acquire(origin, mode, SLOT_WAIT_MS) : limiter.tryAcquire(origin, mode);
+      const release = limiter.tryAcquire(origin, mode);
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane
         // takes the job. At its ceiling it is merely busy: wait here, as any busy origin does.
@@ -259,8 +258,6 @@ class ProbeHints {
   }
 }
 const PROBE_HINT_MS = 100;
-/** How long a slow-lane job waits in the process for its origin's slot before it is parked. */
-const SLOT_WAIT_MS = 1000;
 
 /**
  * Redis may be briefly away (restart, failover) right after a request went out: keep

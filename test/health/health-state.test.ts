@@ -95,20 +95,4 @@ describe('AdaptiveLimiter', () => {
     expect(Math.max(...delays)).toBeLessThanOrEqual(30_000);
     expect(delays[4]!).toBeGreaterThan(delays[0]!);
   });
-
-  it('hands a freed slot to a waiter, and gives up on waiting after waitMs or past four waiters a slot', async () => {
-    const l = new AdaptiveLimiter({ initial: 1, min: 1, max: 1 });
-    const first = l.tryAcquire('o', 'adaptive')!;
-    const waiting = l.acquire('o', 'adaptive', 1000);
-    const extra = [l.acquire('o', 'adaptive', 1000), l.acquire('o', 'adaptive', 1000), l.acquire('o', 'adaptive', 1000)];
-    expect(await l.acquire('o', 'adaptive', 1000)).toBeUndefined(); // a fifth waiter for one slot
-    first(5, false);
-    const second = await waiting;
-    expect(second).toBeDefined();
-    second!(5, false);
-    for (const e of extra) (await e)!(5, false);
-    const blocker = l.tryAcquire('o', 'adaptive')!;
-    expect(await l.acquire('o', 'adaptive', 20)).toBeUndefined(); // timed out
-    blocker(5, false);
-  });
 });
