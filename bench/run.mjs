@@ -53,7 +53,7 @@ try {
     const c = await run('(c) dispatcher, library producer', 'bench/scenario-dispatcher.mjs', { MODE: 'throughput', N: String(N) });
     const api = await run('(c) dispatcher, POST /v1/events x1000', 'bench/scenario-api.mjs', { N: String(N) });
     const latency = await run('latency at 2000/s', 'bench/scenario-dispatcher.mjs', { MODE: 'latency', N: '10000', RATE: '2000' });
-    const lateness = await run('retry-timer lateness', 'bench/scenario-dispatcher.mjs', { MODE: 'lateness', N: '10000', RETRY_SCHEDULE: '0,0.5' });
+    const lateness = await run('retry-timer lateness', 'bench/scenario-dispatcher.mjs', { MODE: 'lateness', N: '1000', RETRY_SCHEDULE: '0,0.5' });
     const latenessOpen = await run('retry lateness, endpoint failing every first attempt', 'bench/scenario-dispatcher.mjs', { MODE: 'lateness-open', N: '1000', RETRY_SCHEDULE: '0,0.5' });
     const bytes = await run('Redis bytes per pending postback', 'bench/scenario-dispatcher.mjs', { MODE: 'bytes', N: '10000' });
     const scale1 = await run('scale-out: 1 worker process', 'bench/scenario-scale.mjs', { N: String(N), WORKERS: '1', LOG_LEVEL: 'warn' });
