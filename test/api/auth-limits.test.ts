@@ -55,7 +55,7 @@ describe('API auth and limits', () => {
       Object.keys(ops).map((method) => ({ method: method.toUpperCase(), url: path.replace(/\{(\w+)\}/g, ':$1') })),
     );
     for (const route of documented) expect(ctx.stack.api.hasRoute(route as never), `${route.method} ${route.url}`).toBe(true);
-    expect(documented.map((r) => r.url)).toEqual(expect.arrayContaining(['/v1/events', '/v1/postbacks', '/v1/postbacks.csv', '/v1/postbacks/:id', '/v1/postbacks/:id/replay', '/v1/postbacks/replay', '/v1/endpoints', '/v1/endpoints/:id', '/v1/endpoints/:id/test', '/healthz', '/readyz', '/metrics']));
+    expect(documented.map((r) => r.url)).toEqual(expect.arrayContaining(['/v1/events', '/v1/postbacks', '/v1/postbacks.csv', '/v1/postbacks/:id', '/v1/postbacks/:id/replay', '/v1/postbacks/replay', '/v1/endpoints', '/v1/endpoints/:id', '/v1/endpoints/:id/test', '/v1/endpoints/:id/disable', '/v1/endpoints/:id/enable', '/healthz', '/readyz', '/metrics']));
   });
 
   it('exposes Prometheus metrics prefixed postback_, counting enqueued postbacks and deliveries', async () => {
