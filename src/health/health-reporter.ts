@@ -29,6 +29,15 @@ class Tally {
   readonly latency = new Array<number>(LATENCY_BUCKETS_MS.length).fill(0);
   readonly inFlight = new Set<InFlight>();
   dirty = false;
+  /** When the first unflushed outcome was counted. */
+  dirtySince = 0;
+  /** The slowest attempt since the last flush (ms). */
+  slowest = 0;
+
+  touch(now: number): void {
+    if (!this.dirty) this.dirtySince = now;
+    this.dirty = true;
+  }
 
   reset(): void {
     this.sent = 0;
@@ -40,6 +49,8 @@ class Tally {
     this.trailingFinalFailures = 0;
     this.latency.fill(0);
     this.dirty = false;
+    this.dirtySince = 0;
+    this.slowest = 0;
   }
 }
 
@@ -48,6 +59,12 @@ const MINUTE_MS = 60_000;
 const MINUTE_TTL_MS = 6 * MINUTE_MS;
 /** Inline targets come and go: their health is forgotten a week after their last attempt. */
 const INLINE_HEALTH_TTL_MS = 7 * 86_400_000;
+/**
+ * A healthy endpoint that only succeeded, fast, has nothing urgent to say: its counts go
+ * to Redis this often, not every flush (thousands of busy endpoints would otherwise cost
+ * Redis a script call each, five times a second, per worker).
+ */
+const QUIET_FLUSH_MS = 2000;
 
 /**
  * Counts each attempt's outcome in memory and folds the counts into the shared state every
@@ -103,13 +120,14 @@ export class HealthReporter {
     t.inFlight.delete(handle);
     t.sent++;
     t.durationSum += durationMs;
+    if (durationMs > t.slowest) t.slowest = durationMs;
     t.latency[latencyBucket(durationMs)]!++;
     if (ok) t.ok++;
     else {
       t.failures++;
       if (errorClass !== null) t.lastError = errorClass;
     }
-    t.dirty = true;
+    t.touch(Date.now());
   }
 
   /** A postback reached its final state (for the auto-disable streak). */
@@ -119,7 +137,7 @@ export class HealthReporter {
       t.delivered++;
       t.trailingFinalFailures = 0;
     } else t.trailingFinalFailures++;
-    t.dirty = true;
+    t.touch(Date.now());
   }
 
   start(flushMs: number, onError: (err: unknown) => void): void {
@@ -130,10 +148,15 @@ export class HealthReporter {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.flush();
+    // Wait for a flush under way, then send everything, quiet tallies included.
+    await this.flushing;
+    await this.doFlush(true);
   }
 
-  /** Sends every active subject's tally; one flush at a time (a flush asked for meanwhile follows). */
+  /**
+   * Sends what is due: every tally with news (failures, slowness, a state not healthy) and
+   * quiet ones every QUIET_FLUSH_MS. One flush at a time (a flush asked for meanwhile follows).
+   */
   async flush(): Promise<void> {
     if (this.flushing !== undefined) {
       this.flushAgain = true;
@@ -149,7 +172,7 @@ export class HealthReporter {
     }
   }
 
-  private async doFlush(): Promise<void> {
+  private async doFlush(all = false): Promise<void> {
     const now = Date.now();
     const minute = Math.floor(now / MINUTE_MS);
     const { policy, keys } = this;
@@ -163,6 +186,9 @@ export class HealthReporter {
         if (t.inFlight.size === 0) this.tallies.delete(subject);
         continue;
       }
+      const urgent =
+        t.failures > 0 || t.trailingFinalFailures > 0 || t.slowest > policy.slowMs || oldest > policy.slowMs || this.board.stateOf(subject) !== 'healthy';
+      if (!all && !urgent && now - t.dirtySince < QUIET_FLUSH_MS) continue;
       const inline = isInlineSubject(subject);
       const args: (string | number)[] = [
         now, subject, t.sent, t.ok, t.failures, t.durationSum, oldest, t.lastError,

@@ -74,6 +74,18 @@ describe('isolation and endpoint health', () => {
     expect(badIds.length).toBe(120);
   });
 
+  it("reports a healthy endpoint's attempts in its health (success rate, latency) within a few seconds", async () => {
+    const stack = await t.start();
+    await stack.runtime.registry.upsert([{ id: 'fine', url: `${t.receiver.base}/fine?e={event_id}` }]);
+    for (const id of await send(stack, 'fine', 'f', 5)) expect((await stack.waitFinal(id)).status).toBe('delivered');
+    // Quiet news (only fast successes) reaches Redis every 2 s, not every 200 ms.
+    await expect.poll(async () => (await stack.get('/v1/endpoints/fine')).json.health.attempts_5m, { timeout: 5000 }).toBe(5);
+    const { health } = (await stack.get('/v1/endpoints/fine')).json;
+    expect(health).toMatchObject({ state: 'healthy', success_rate_5m: 1, consecutive_failures: 0, last_error: null });
+    expect(health.latency_p99_ms).toBeGreaterThan(0);
+    expect(health.last_success_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
   it('opens a circuit, records circuit_open without sending, probes, closes when the origin answers, then delivers the backlog', async () => {
     const stack = await t.start({ CIRCUIT_FAILURES: '3', CIRCUIT_PROBE_INTERVAL_MS: '400', RETRY_SCHEDULE: Array(20).fill('0.3').join(',') });
     const origin = await receiver();
