@@ -202,8 +202,14 @@ export class HealthReporter {
     }
     if (calls.length === 0) return;
     const replies = await REPORT_HEALTH.runMany(this.redis, calls);
+    // Every reply is applied before an error is raised: a transition saved in Redis is seen
+    // (and alerted) only by the worker whose flush made it.
+    let failed: Error | undefined;
     for (const [i, reply] of replies.entries()) {
-      if (reply instanceof Error) throw reply;
+      if (reply instanceof Error) {
+        failed ??= reply;
+        continue;
+      }
       const subject = subjects[i]!;
       const [from, to, cf] = reply as [HealthState, HealthState, number];
       if (from === to) continue;
@@ -211,5 +217,6 @@ export class HealthReporter {
       const transition = { subject, from, to, consecutiveFailures: Number(cf) };
       for (const l of this.listeners) l(transition);
     }
+    if (failed !== undefined) throw failed;
   }
 }

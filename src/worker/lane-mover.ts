@@ -1,20 +1,17 @@
 import type { Job } from 'bullmq';
-import type { Lane } from '../health/health-state.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import { JOB_NAME, withAttemptsBefore, type DeliveryJobData } from '../queue/job-data.js';
 import { BACKOFF_TYPE } from '../queue/retry-policy.js';
 
 /**
- * Hands a job to the other lane under the same id, carrying the attempts it made (`a0`),
- * so its schedule and attempt count go on where they were. Adding an id the lane already
- * holds is a no-op, so a worker that dies between the add and completing the job it had
- * cannot make two.
+ * Hands a fast-lane job to the slow lane under the same id, carrying the attempts it made
+ * (`a0`), so its schedule and attempt count go on where they were. Adding an id the slow
+ * lane already holds is a no-op, so a worker that dies between the add and completing the
+ * fast-lane job cannot make two. Never the other way: see ProcessorDeps.toSlowLane.
  */
-export function createLaneMover(
-  queues: Readonly<Record<Lane, DeliveryQueue>>,
-): (job: Job<DeliveryJobData>, lane: Lane, attemptsMade: number, totalAttempts: number) => Promise<void> {
-  return async (job, lane, attemptsMade, total) => {
-    await queues[lane].add(JOB_NAME, withAttemptsBefore(job.data, attemptsMade), {
+export function createLaneMover(slow: DeliveryQueue): (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void> {
+  return async (job, attemptsMade, total) => {
+    await slow.add(JOB_NAME, withAttemptsBefore(job.data, attemptsMade), {
       jobId: job.id!,
       attempts: Math.max(1, total - attemptsMade),
       backoff: { type: BACKOFF_TYPE },

@@ -19,6 +19,7 @@ import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
 import { decodeJob, type DeliveryJob, type DeliveryJobData } from '../queue/job-data.js';
 import { getRecord } from '../history/get-record.js';
+import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import { nextDelayMs } from '../queue/retry-policy.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { AcquireMode, AdaptiveLimiter } from './adaptive-limiter.js';
@@ -46,10 +47,12 @@ export interface ProcessorDeps {
   readonly keys: RedisKeys;
   /** Paces the slow lane so the fast lane keeps this process's CPU (one per process). */
   readonly governor?: LaneGovernor;
-  /** Hands a job (with the attempts it made) to the other lane. */
-  readonly moveToLane?: (job: Job<DeliveryJobData>, lane: Lane, attemptsMade: number, totalAttempts: number) => Promise<void>;
-  /** Slow lane: the fast lane's limiter, to tell an origin proven fast again. */
-  readonly fastLimiter?: AdaptiveLimiter;
+  /**
+   * Fast lane: hands a job (with the attempts it made) to the slow lane. Moves go one way
+   * only: a job moved back and forth by two workers whose views differ could find its id
+   * still held by the other lane, and be dropped.
+   */
+  readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void>;
 }
 
 /** An attempt that sent nothing: what history records for it. */
@@ -114,41 +117,42 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
     const subject = subjectOf(endpointId, request.url);
     const origin = originOf(request.url);
     const state: HealthState = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
-    if (lane === 'slow') {
-      // Healthy again, and its origin proven in the fast lane: back there, unpaced.
-      if (state === 'healthy' && deps.moveToLane && deps.fastLimiter?.atCeiling(origin)) {
-        await deps.moveToLane(job, 'fast', made, maxAttempts);
-        deps.metrics.laneMoves.inc({ reason: 'recovered' });
-        return;
-      }
-      if (governor !== undefined && !(await governor.pace())) {
-        // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
-        await job.moveToDelayed(Date.now(), token);
-        throw new DelayedError();
-      }
+    if (lane === 'slow' && governor !== undefined && !(await governor.pace())) {
+      // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
     }
+    // Redis away before anything was sent: no attempt is used, the job is tried again soon
+    // (BullMQ would otherwise count an attempt that history never saw).
+    const notNow = async (err: unknown): Promise<never> => {
+      if (!isRedisUnavailable(err)) throw err;
+      await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
+      throw new DelayedError();
+    };
 
     let outcome: Outcome | undefined;
     let mode: AcquireMode = 'adaptive';
     let probing = false;
     if (state === 'disabled') outcome = DISABLED;
-    else if (lane === 'fast' && state !== 'healthy' && deps.moveToLane) {
-      await deps.moveToLane(job, 'slow', made, maxAttempts);
+    else if (lane === 'fast' && state !== 'healthy' && deps.toSlowLane) {
+      await deps.toSlowLane(job, made, maxAttempts).catch(notNow);
       deps.metrics.laneMoves.inc({ reason: state });
       return;
     } else if (state === 'open') {
-      if (n >= maxAttempts && (await sentBefore(deps.history, postbackId, n)) === 0) mode = 'ceiling';
-      else if (probes.mayTry(subject) && (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.timeoutMs, deps.maxAttemptMs), health.probeIntervalMs))) {
+      if (n >= maxAttempts && (await sentBefore(deps.history, postbackId, n).catch(notNow)) === 0) mode = 'ceiling';
+      else if (!probes.mayTry(subject)) outcome = CIRCUIT_OPEN;
+      else if (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.timeoutMs, deps.maxAttemptMs), health.probeIntervalMs).catch(notNow)) {
         mode = 'force';
         probing = true;
       } else {
+        // Another worker holds the probe: do not ask again for a moment.
         probes.taken(subject);
         outcome = CIRCUIT_OPEN;
       }
     }
 
     const schedule = data.scheduleS.length > 0 ? data.scheduleS : deps.defaultScheduleS;
-    const policy = await policies.resolve(data);
+    const policy = await policies.resolve(data).catch(notNow);
     let startedMs = Date.now();
     let durationMs = 0;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
@@ -157,8 +161,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane
         // takes the job. At its ceiling it is merely busy: wait here, as any busy origin does.
-        if (lane === 'fast' && deps.moveToLane && !limiter.atCeiling(origin)) {
-          await deps.moveToLane(job, 'slow', made, maxAttempts);
+        if (lane === 'fast' && deps.toSlowLane && !limiter.atCeiling(origin)) {
+          await deps.toSlowLane(job, made, maxAttempts).catch(notNow);
           deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
           return;
         }
@@ -183,9 +187,6 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       outcome = sent;
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
-      // Requests started together end together (a dead origin's timeouts): pace what follows too.
-      // (When stopping it resolves false at once: this attempt is finished, record it.)
-      if (lane === 'slow') await deps.governor?.pace();
     }
 
     const nowMs = Date.now();
@@ -205,6 +206,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     };
     await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    // Requests started together end together (a dead origin's timeouts): pace what follows
+    // the record too (BullMQ's completion). When stopping it resolves false at once.
+    if (lane === 'slow' && durationMs > 0) await governor?.pace();
 
     const m = deps.metrics;
     const outcomeLabel = outcome.ok ? 'delivered' : outcome === CIRCUIT_OPEN || outcome === DISABLED ? outcome.errorClass! : final ? 'failed' : 'retry';
@@ -258,6 +262,8 @@ class ProbeHints {
   }
 }
 const PROBE_HINT_MS = 100;
+/** How soon a job that met Redis away before its attempt is tried again. */
+const REDIS_AWAY_RETRY_MS = 1000;
 
 /**
  * Redis may be briefly away (restart, failover) right after a request went out: keep

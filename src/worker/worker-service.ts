@@ -81,19 +81,20 @@ export function startWorker(runtime: WorkerContext): WorkerService {
   const base = { connection, keys: runtime.keys, lockMs: config.workerLockMs, stalledIntervalMs: config.workerStalledIntervalMs };
   const fastMax = config.perOriginConcurrency;
   const slowMax = config.slowLaneOriginMax;
-  const fastLimiter = new AdaptiveLimiter({ initial: Math.min(FAST_INITIAL_PER_ORIGIN, fastMax), min: 1, max: fastMax });
-  const moveToLane = createLaneMover(runtime.queues);
+  const toSlowLane = createLaneMover(runtime.queues.slow);
   const workers: Record<Lane, Worker<DeliveryJobData>> = {
-    fast: createDeliveryWorker({ ...base, concurrency: config.workerConcurrency }, { ...common, lane: 'fast', limiter: fastLimiter, moveToLane }),
-    slow: createDeliveryWorker(
-      { ...base, concurrency: config.slowLaneConcurrency },
+    fast: createDeliveryWorker(
+      { ...base, concurrency: config.workerConcurrency },
       {
         ...common,
-        lane: 'slow',
-        limiter: new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax }),
-        moveToLane,
-        fastLimiter,
+        lane: 'fast',
+        limiter: new AdaptiveLimiter({ initial: Math.min(FAST_INITIAL_PER_ORIGIN, fastMax), min: 1, max: fastMax }),
+        toSlowLane,
       },
+    ),
+    slow: createDeliveryWorker(
+      { ...base, concurrency: config.slowLaneConcurrency },
+      { ...common, lane: 'slow', limiter: new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax }) },
     ),
   };
   const onFailed = (job: Job<DeliveryJobData> | undefined, err: Error): void => {

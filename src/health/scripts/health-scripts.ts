@@ -22,7 +22,8 @@ import { LuaScript } from '../../history/scripts/run-script.js';
 export const REPORT_HEALTH = new LuaScript(`
 local now = tonumber(ARGV[1])
 local h = KEYS[1]
-local prev = redis.call('HGET', h, 'st') or 'healthy'
+-- The states hash speaks for a subject whose own hash expired (an inline target idle a week).
+local prev = redis.call('HGET', h, 'st') or redis.call('HGET', KEYS[2], ARGV[2]) or 'healthy'
 local st = prev
 local sent = tonumber(ARGV[3])
 local ok = tonumber(ARGV[4])
@@ -107,13 +108,14 @@ return prev
 `);
 
 /**
- * Enables a subject again, with a clean slate: healthy, no failure streaks, no probe.
+ * Enables a subject again, with a clean slate: healthy, no failure streaks, no latency
+ * history, no probe.
  * KEYS: 1 health hash, 2 states hash, 3 probe key. ARGV: 1 now ms, 2 subject.
  * Returns the previous state.
  */
 export const ENABLE = new LuaScript(`
 local prev = redis.call('HGET', KEYS[1], 'st') or 'healthy'
-redis.call('HSET', KEYS[1], 'st', 'healthy', 'since', ARGV[1], 'cf', 0, 'ff', 0, 'ffs', 0)
+redis.call('HSET', KEYS[1], 'st', 'healthy', 'since', ARGV[1], 'cf', 0, 'ff', 0, 'ffs', 0, 'lat', -1)
 redis.call('HDEL', KEYS[1], 'dat', 'dr')
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])

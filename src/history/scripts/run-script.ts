@@ -13,21 +13,24 @@ export class LuaScript {
 
   /**
    * Runs the script once per call in one pipeline. After a Redis restart the script cache
-   * is empty and every call fails with NOSCRIPT (none ran): load it and send them again.
+   * is empty and calls fail with NOSCRIPT (they did not run): load it and send those again.
    * Each result is the call's reply, or its error.
    */
   async runMany(redis: Redis, calls: readonly { keys: readonly string[]; args: readonly (string | number)[] }[]): Promise<unknown[]> {
-    const send = async (): Promise<[Error | null, unknown][]> => {
+    const send = async (batch: readonly { keys: readonly string[]; args: readonly (string | number)[] }[]): Promise<unknown[]> => {
       const pipe = redis.pipeline();
-      for (const c of calls) pipe.evalsha(this.sha, c.keys.length, ...c.keys, ...c.args);
-      return (await pipe.exec()) ?? [];
+      for (const c of batch) pipe.evalsha(this.sha, c.keys.length, ...c.keys, ...c.args);
+      return ((await pipe.exec()) ?? []).map(([err, value]) => err ?? value);
     };
-    let replies = await send();
-    if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
+    const replies = await send(calls);
+    const missing = replies.flatMap((r, i) => (r instanceof Error && r.message.startsWith('NOSCRIPT') ? [i] : []));
+    if (missing.length > 0) {
+      // Only the calls that did not run go again (a failover can empty the script cache mid-pipeline).
       await redis.script('LOAD', this.source);
-      replies = await send();
+      const again = await send(missing.map((i) => calls[i]!));
+      missing.forEach((i, j) => (replies[i] = again[j]));
     }
-    return replies.map(([err, value]) => err ?? value);
+    return replies;
   }
 
   async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
