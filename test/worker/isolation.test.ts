@@ -112,6 +112,29 @@ describe('isolation and endpoint health', () => {
     for (const rec of records) expect(rec.attempts.at(-1)).toMatchObject({ status_code: 200, error: null });
   });
 
+  it('keeps probing an open circuit under steady traffic, and closes it soon after the origin answers', async () => {
+    const stack = await t.start({ CIRCUIT_FAILURES: '2', CIRCUIT_PROBE_INTERVAL_MS: '300', RETRY_SCHEDULE: '0,8' });
+    const origin = await receiver();
+    let up = false;
+    origin.responder = (_r, _i, res) => respond(up ? 200 : 500)(res);
+    await stack.runtime.registry.upsert([{ id: 'steady', url: `${origin.base}/s?e={event_id}`, timeout_ms: 1000 }]);
+    await send(stack, 'steady', 'open', 2);
+    await expect.poll(async () => (await healthOf(stack, 'steady')).state, { timeout: 5000 }).toBe('open');
+    // A postback every 40 ms: attempts keep coming faster than the probe hint lasts.
+    let i = 0;
+    const stream = setInterval(() => void send(stack, 'steady', `s${i++}`, 1).catch(() => undefined), 40);
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      up = true;
+      const upAt = Date.now();
+      // Closed by a probe (TTL 1 s timeout + 0.3 s interval), long before the 8 s last chances.
+      await expect.poll(async () => (await healthOf(stack, 'steady')).state, { timeout: 4000, interval: 100 }).toBe('healthy');
+      expect(Date.now() - upAt).toBeLessThan(4000);
+    } finally {
+      clearInterval(stream);
+    }
+  });
+
   it('never fails a postback without one real request: the last attempt is sent although the circuit is open', async () => {
     const stack = await t.start({ CIRCUIT_FAILURES: '2', CIRCUIT_PROBE_INTERVAL_MS: '60000', RETRY_SCHEDULE: '0,0.2,0.2' });
     const origin = await receiver();
