@@ -80,3 +80,13 @@ export async function usedMemory(redis) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Jobs still pending (waiting, active, delayed, prioritized) in both lanes of a Runtime. */
+export async function pendingJobs(runtime) {
+  let n = 0;
+  for (const q of Object.values(runtime.queues)) {
+    const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+    n += c.wait + c.active + c.delayed + c.prioritized;
+  }
+  return n;
+}

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { loadConfig } from '../dist/src/config/schema.js';
 import { createLogger } from '../dist/src/logging/logger.js';
 import { Runtime } from '../dist/src/runtime/runtime.js';
-import { sleep } from './lib.mjs';
+import { pendingJobs, sleep } from './lib.mjs';
 
 const { TARGET, N, WORKERS } = process.env;
 const n = Number(N);
@@ -20,8 +20,7 @@ const workers = Array.from({ length: Number(WORKERS) }, () =>
   spawn(process.execPath, ['dist/workers/postback-worker.js'], { env: process.env, stdio: ['ignore', 'ignore', 'inherit'] }),
 );
 for (;;) {
-  const c = await runtime.queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-  if (c.wait + c.active + c.delayed + c.prioritized === 0) break;
+  if ((await pendingJobs(runtime)) === 0) break;
   await sleep(10);
 }
 const seconds = (performance.now() - t0) / 1000;

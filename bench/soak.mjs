@@ -12,7 +12,7 @@ import { loadConfig } from '../dist/src/config/schema.js';
 import { createLogger } from '../dist/src/logging/logger.js';
 import { Runtime } from '../dist/src/runtime/runtime.js';
 import { iteratePostbacks } from '../dist/src/history/query-postbacks.js';
-import { freePort, percentile, sleep, startChild } from './lib.mjs';
+import { freePort, pendingJobs, percentile, sleep, startChild } from './lib.mjs';
 
 const RATE = Number(process.env.SOAK_RATE ?? 500);
 const PHASES = (process.env.SOAK_PHASES ?? 'isolation,chaos').split(',');
@@ -61,8 +61,8 @@ async function paced(runtime, endpointFor, prefix, rate, seconds) {
 async function waitAllFinal(runtime, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const c = await runtime.queue.getJobCounts('wait', 'active', 'delayed', 'prioritized').catch(() => null);
-    if (c && c.wait + c.active + c.delayed + c.prioritized === 0) return true;
+    const n = await pendingJobs(runtime).catch(() => null);
+    if (n === 0) return true;
     if (Date.now() > deadline) return false;
     await sleep(100);
   }
