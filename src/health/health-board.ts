@@ -36,11 +36,6 @@ export class HealthBoard {
     else this.states.set(subject, state);
   }
 
-  /** Every subject that is not healthy. */
-  unhealthy(): ReadonlyMap<string, HealthState> {
-    return this.states;
-  }
-
   /** Re-reads the states when the view is older than maxAgeMs; concurrent callers share one read. */
   async refreshIfStale(): Promise<void> {
     if (Date.now() - this.refreshedAt < this.maxAgeMs) return;

@@ -53,14 +53,19 @@ export function deliveryJob(input: DeliveryJobInput, defaults: JobDefaults, heal
   return {
     name: JOB_NAME,
     data,
-    opts: {
-      jobId: input.postbackId,
-      attempts: Math.max(1, schedule.length - made),
-      backoff: { type: BACKOFF_TYPE },
-      // History keeps each attempt's error class; BullMQ's stack traces would only grow the job.
-      stackTraceLimit: 0,
-      ...(input.delayMs > 0 ? { delay: input.delayMs } : {}),
-    },
+    opts: deliveryJobOptions(input.postbackId, schedule.length - made, input.delayMs),
     lane: health.laneOf(subjectOf(data.ep, data.u)),
+  };
+}
+
+/** A postback job's BullMQ options: its id, the attempts left, the schedule's backoff. */
+export function deliveryJobOptions(postbackId: string, attemptsLeft: number, delayMs: number): JobsOptions {
+  return {
+    jobId: postbackId,
+    attempts: Math.max(1, attemptsLeft),
+    backoff: { type: BACKOFF_TYPE },
+    // History keeps each attempt's error class; BullMQ's stack traces would only grow the job.
+    stackTraceLimit: 0,
+    ...(delayMs > 0 ? { delay: delayMs } : {}),
   };
 }

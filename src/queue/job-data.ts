@@ -38,13 +38,11 @@ export interface DeliveryJobData {
   readonly sk?: readonly string[];
   /** Attempts made before this job: set when a postback moves to the slow lane mid-schedule. */
   readonly a0?: number;
-  /** Unused since 2026-11: attempts that sent nothing are read from history. */
-  readonly co?: number;
 }
 
 export const JOB_NAME = 'deliver';
 
-type Policy = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0' | 'co'>;
+type Policy = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0'>;
 
 export function toJobData(request: RenderedRequest, policy: Policy): DeliveryJobData {
   return {

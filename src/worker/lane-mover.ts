@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
+import { deliveryJobOptions } from '../queue/delivery-job.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import { JOB_NAME, withAttemptsBefore, type DeliveryJobData } from '../queue/job-data.js';
-import { BACKOFF_TYPE } from '../queue/retry-policy.js';
 
 /**
  * Hands a fast-lane job to the slow lane under the same id, carrying the attempts it made
@@ -11,12 +11,6 @@ import { BACKOFF_TYPE } from '../queue/retry-policy.js';
  */
 export function createLaneMover(slow: DeliveryQueue): (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void> {
   return async (job, attemptsMade, total) => {
-    await slow.add(JOB_NAME, withAttemptsBefore(job.data, attemptsMade), {
-      jobId: job.id!,
-      attempts: Math.max(1, total - attemptsMade),
-      backoff: { type: BACKOFF_TYPE },
-          // History keeps each attempt's error class; BullMQ's stack traces would only grow the job.
-          stackTraceLimit: 0,
-    });
+    await slow.add(JOB_NAME, withAttemptsBefore(job.data, attemptsMade), deliveryJobOptions(job.id!, total - attemptsMade, 0));
   };
 }
