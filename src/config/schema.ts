@@ -16,6 +16,7 @@ export interface Config {
   readonly retryScheduleS: readonly number[];
   readonly requestTimeoutMs: number;
   readonly workerConcurrency: number;
+  readonly batchSize: number;
   readonly allowPrivateTargets: boolean;
   readonly allowedTargetCidrs: readonly string[];
   readonly perOriginConcurrency: number;
@@ -109,7 +110,9 @@ export const VARIABLES = [
   spec({ env: 'REQUEST_TIMEOUT_MS', key: 'requestTimeoutMs', default: '10000', parse: integer(100, 30000),
     description: 'Default overall deadline of one attempt (endpoints may set 1000-30000).' }),
   spec({ env: 'WORKER_CONCURRENCY', key: 'workerConcurrency', default: '100', parse: integer(1, 10000),
-    description: 'Attempts in flight per worker process.' }),
+    description: 'Jobs in progress per worker process on the fast lane (a batch job counts once; PER_ORIGIN_CONCURRENCY bounds the attempts in flight to each origin).' }),
+  spec({ env: 'BATCH_SIZE', key: 'batchSize', default: '100', parse: integer(1, 1000),
+    description: 'Most first attempts one batch job carries (postbacks of one produce call for healthy endpoints). 1: a job per postback.' }),
   spec({ env: 'ALLOW_PRIVATE_TARGETS', key: 'allowPrivateTargets', default: 'false', parse: boolean,
     description: 'Allow loopback, private and link-local targets (SSRF guard off). Local stacks and tests only.' }),
   spec({ env: 'ALLOWED_TARGET_CIDRS', key: 'allowedTargetCidrs', default: '', parse: list,

@@ -12,6 +12,8 @@ export interface NewRecord {
   /** The request with secrets as placeholders, kept only when masking changed it. */
   readonly replayRequest: RenderedRequest | undefined;
   readonly nextAttemptMs: number;
+  /** The batch job that carries its first attempt, when batched. */
+  readonly batchJobId?: string | undefined;
 }
 
 /** Queues the writes of new `queued` records and their index entries on `tx`. */
@@ -20,11 +22,10 @@ export function createRecords(ctx: HistoryContext, tx: ChainableCommander, recor
   const index: (string | number)[] = [];
   for (const r of records) {
     const key = ctx.keys.record(r.id);
-    if (r.replayRequest === undefined) {
-      tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs);
-    } else {
-      tx.hset(key, F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs, F.replayRequest, JSON.stringify(r.replayRequest));
-    }
+    const fields: (string | number)[] = [F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs];
+    if (r.replayRequest !== undefined) fields.push(F.replayRequest, JSON.stringify(r.replayRequest));
+    if (r.batchJobId !== undefined) fields.push(F.batch, r.batchJobId);
+    tx.hset(key, ...fields);
     tx.pexpire(key, ttl);
     index.push(indexScore(r.data.created_ms, sequence++), r.id);
     if (sequence >= 1000) sequence = 0;

@@ -21,12 +21,14 @@ export interface OrphanPage {
 /**
  * Reads up to `limit` entries of the time index from `from` up to `maxScore` (oldest
  * first) and returns those whose record is still pending while no job holds it: one
- * ZRANGEBYSCORE, then one pipeline of `EXISTS <job key per queue>` + `HGET status` per
- * entry. Job first, status second: a job that finished between the two has already written
- * its final status (workers record before BullMQ removes the job), so it is never taken
- * for an orphan; one EXISTS over every queue's key sees a lane move (add to the slow lane,
- * then remove from the fast one) as a job in one of them. An entry whose record expired is
- * skipped.
+ * ZRANGEBYSCORE, then one pipeline of `EXISTS <job key per queue>` + `HMGET status batch`
+ * per entry, and for a batched postback whose own job is missing a second pipeline of
+ * `EXISTS <own and batch job keys>` + `HGET status`. Job first, status second: a job that
+ * finished between the two has already written its final status (workers record before
+ * BullMQ removes the job), or handed the postback to a job of its own (seen by the same
+ * EXISTS), so it is never taken for an orphan; one EXISTS over every queue's key sees a
+ * lane move (add to the slow lane, then remove from the fast one) as a job in one of them.
+ * An entry whose record expired is skipped.
  */
 export async function findOrphans(
   ctx: HistoryContext,
@@ -45,20 +47,43 @@ export async function findOrphans(
     ids.push(id);
     next = score === next.score ? { score, offset: next.offset + 1 } : { score, offset: 1 };
   }
+  const jobKeys = (...jobIds: string[]): string[] => jobIds.flatMap((j) => jobKeyPrefixes.map((p) => `${p}:${j}`));
   const pipe = ctx.redis.pipeline();
   for (const id of ids) {
-    pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${id}`));
-    pipe.hget(ctx.keys.record(id), F.status);
+    pipe.exists(...jobKeys(id));
+    pipe.hmget(ctx.keys.record(id), F.status, F.batch);
   }
   const replies = (await pipe.exec()) ?? [];
   const orphans: string[] = [];
+  const batched: { id: string; batch: string }[] = [];
   ids.forEach((id, i) => {
-    const [jobErr, jobs] = replies[2 * i] ?? [new Error('no reply'), null];
-    const [statusErr, status] = replies[2 * i + 1] ?? [new Error('no reply'), null];
-    // A failed read is not an orphan: the run stops before its cursor passes this page.
-    if (jobErr) throw jobErr;
-    if (statusErr) throw statusErr;
-    if (Number(jobs) === 0 && (status === 'queued' || status === 'retrying')) orphans.push(id);
+    const jobs = reply(replies[2 * i]);
+    const [status, batch] = reply(replies[2 * i + 1]) as (string | null)[];
+    if (Number(jobs) > 0 || !isPending(status)) return;
+    if (typeof batch === 'string' && batch !== '') batched.push({ id, batch });
+    else orphans.push(id);
   });
+  if (batched.length > 0) {
+    const again = ctx.redis.pipeline();
+    for (const { id, batch } of batched) {
+      again.exists(...jobKeys(id, batch));
+      again.hget(ctx.keys.record(id), F.status);
+    }
+    const more = (await again.exec()) ?? [];
+    batched.forEach(({ id }, i) => {
+      if (Number(reply(more[2 * i])) === 0 && isPending(reply(more[2 * i + 1]))) orphans.push(id);
+    });
+  }
   return { orphans, scanned: ids.length, next, done: ids.length < limit };
+}
+
+function isPending(status: unknown): boolean {
+  return status === 'queued' || status === 'retrying';
+}
+
+/** A pipeline reply's value. A failed read is not an orphan: the run stops before its cursor passes this page. */
+function reply(r: [Error | null, unknown] | undefined): unknown {
+  const [err, value] = r ?? [new Error('no reply'), null];
+  if (err) throw err;
+  return value;
 }

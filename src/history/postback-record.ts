@@ -53,6 +53,8 @@ export const F = {
   next: 'n',
   /** Error class of the last attempt, for lists and CSV without reading every attempt. */
   lastError: 'e',
+  /** The batch job carrying the postback's first attempt, when it was batched: what the orphan scan looks for. */
+  batch: 'j',
   attempt: (n: number) => `a${n}`,
 } as const;
 

@@ -3,13 +3,24 @@ import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HealthBoard } from '../health/health-board.js';
 import { subjectOf, type Lane } from '../health/health-state.js';
-import { JOB_NAME, toJobData, withAttemptsBefore, type DeliveryJobData } from './job-data.js';
+import {
+  BATCH_JOB_NAME,
+  JOB_NAME,
+  toJobData,
+  toRequestData,
+  withAttemptsBefore,
+  type BatchItemData,
+  type BatchJobData,
+  type DeliveryJobData,
+  type PolicyData,
+  type QueueJobData,
+} from './job-data.js';
 import { BACKOFF_TYPE } from './retry-policy.js';
 
 /** A BullMQ job to add: name, data, options, and the lane (queue) it goes to. */
-export interface DeliveryJobSpec {
+export interface DeliveryJobSpec<D extends QueueJobData = QueueJobData> {
   readonly name: string;
-  readonly data: DeliveryJobData;
+  readonly data: D;
   readonly opts: JobsOptions;
   readonly lane: Lane;
 }
@@ -37,26 +48,73 @@ export interface JobDefaults {
  * the worker needs from the endpoint, the schedule as attempts and backoff, and the lane
  * from the endpoint's health now.
  */
-export function deliveryJob(input: DeliveryJobInput, defaults: JobDefaults, health: HealthBoard): DeliveryJobSpec {
-  const ep = input.endpoint;
-  const schedule = ep?.scheduleS ?? defaults.scheduleS;
+export function deliveryJob(input: DeliveryJobInput, defaults: JobDefaults, health: HealthBoard): DeliveryJobSpec<DeliveryJobData> {
   const made = input.attemptsMade ?? 0;
-  const fresh = toJobData(input.request, {
-    ep: ep?.id ?? input.endpointId ?? 'inline',
-    to: ep?.timeoutMs ?? defaults.timeoutMs,
-    sch: schedule,
-    ...(ep?.inline && ep.secrets.length > 0 ? { sk: ep.secrets } : {}),
-    ...(ep?.successSpec !== undefined ? { ok: ep.successSpec } : {}),
-    ...(ep?.webhookSigner !== undefined ? (ep.inline ? { sg: ep.definition.signing! } : { ws: 1 as const }) : {}),
-  });
+  const policy = jobPolicy(input.endpoint, input.endpointId, defaults);
+  const fresh = toJobData(input.request, policy);
   const data = made > 0 ? withAttemptsBefore(fresh, made) : fresh;
   return {
     name: JOB_NAME,
     data,
-    opts: deliveryJobOptions(input.postbackId, schedule.length - made, input.delayMs),
+    opts: deliveryJobOptions(input.postbackId, policy.sch.length - made, input.delayMs),
     lane: health.laneOf(subjectOf(data.ep, data.u)),
   };
 }
+
+/** What the worker needs from the endpoint besides the request (defaults when it is gone). */
+export function jobPolicy(ep: CompiledEndpoint | undefined, endpointId: string | undefined, defaults: JobDefaults): PolicyData {
+  return {
+    ep: ep?.id ?? endpointId ?? 'inline',
+    to: ep?.timeoutMs ?? defaults.timeoutMs,
+    sch: ep?.scheduleS ?? defaults.scheduleS,
+    ...(ep?.inline && ep.secrets.length > 0 ? { sk: ep.secrets } : {}),
+    ...(ep?.successSpec !== undefined ? { ok: ep.successSpec } : {}),
+    ...(ep?.webhookSigner !== undefined ? (ep.inline ? { sg: ep.definition.signing! } : { ws: 1 as const }) : {}),
+  };
+}
+
+/** One postback of a batch being built: `request` only when its record holds a masked copy. */
+export interface BatchMember {
+  readonly postbackId: string;
+  readonly policy: PolicyData;
+  readonly request: RenderedRequest | undefined;
+}
+
+/** A batch job's id: its first postback's, marked, so it never equals a postback's job id. */
+export function batchJobId(firstPostbackId: string): string {
+  return `b${firstPostbackId}`;
+}
+
+/**
+ * A batch job of the first attempts of `members` (fast lane, one produce call). Policies
+ * are stored once per distinct object. If the batch itself fails (Redis away past the
+ * record retries), it is run again: items already recorded are skipped then.
+ */
+export function batchJob(members: readonly BatchMember[], delayMs: number): DeliveryJobSpec<BatchJobData> {
+  const policies: PolicyData[] = [];
+  const index = new Map<PolicyData, number>();
+  const items: BatchItemData[] = members.map((m) => {
+    let p = index.get(m.policy);
+    if (p === undefined) {
+      p = policies.push(m.policy) - 1;
+      index.set(m.policy, p);
+    }
+    return m.request === undefined ? [m.postbackId, p] : [m.postbackId, p, toRequestData(m.request)];
+  });
+  return {
+    name: BATCH_JOB_NAME,
+    data: { v: 3, p: policies, i: items },
+    opts: {
+      jobId: batchJobId(members[0]!.postbackId),
+      attempts: BATCH_ATTEMPTS,
+      backoff: { type: 'fixed', delay: 1000 },
+      stackTraceLimit: 0,
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+    },
+    lane: 'fast',
+  };
+}
+const BATCH_ATTEMPTS = 10;
 
 /** A postback job's BullMQ options: its id, the attempts left, the schedule's backoff. */
 export function deliveryJobOptions(postbackId: string, attemptsLeft: number, delayMs: number): JobsOptions {

@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '../redis/keys.js';
 import type { Lane } from '../health/health-state.js';
-import type { DeliveryJobData } from './job-data.js';
+import type { QueueJobData } from './job-data.js';
 
-export type DeliveryQueue = Queue<DeliveryJobData>;
+export type DeliveryQueue = Queue<QueueJobData>;
 
 /** The BullMQ queue name of a lane. */
 export function queueNameOf(lane: Lane): string {
@@ -13,7 +13,7 @@ export function queueNameOf(lane: Lane): string {
 
 /** A lane's BullMQ queue: `fast` for healthy endpoints, `slow` for degraded and open ones. */
 export function createDeliveryQueue(connection: Redis, keys: RedisKeys, lane: Lane = 'fast'): DeliveryQueue {
-  return new Queue<DeliveryJobData>(queueNameOf(lane), {
+  return new Queue<QueueJobData>(queueNameOf(lane), {
     connection,
     prefix: keys.prefix,
     // Finished jobs are removed: the history is the record, Redis holds only what is pending.

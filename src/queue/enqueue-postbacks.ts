@@ -2,12 +2,13 @@ import type { Redis } from 'ioredis';
 import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HealthBoard } from '../health/health-board.js';
-import type { Lane } from '../health/health-state.js';
+import { subjectOf, type Lane } from '../health/health-state.js';
 import { createRecords, deleteRecords, type NewRecord } from '../history/create-records.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { guardRedis } from '../redis/guard-redis.js';
 import type { DeliveryQueue } from './delivery-queue.js';
-import { deliveryJob, type DeliveryJobSpec, type JobDefaults } from './delivery-job.js';
+import { batchJob, deliveryJob, jobPolicy, type BatchMember, type DeliveryJobSpec, type JobDefaults } from './delivery-job.js';
+import type { PolicyData } from './job-data.js';
 
 /** One postback about to be written: its record and job. */
 export interface EnqueueItem {
@@ -26,10 +27,15 @@ export interface EnqueueContext {
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;
   readonly defaults: JobDefaults;
+  /** Most postbacks per batch job; 1 turns batching off. */
+  readonly batchSize: number;
 }
 
 /**
  * Writes the postbacks' `queued` records (one MULTI), then their jobs (addBulk per lane).
+ * The first attempts of a call's postbacks for healthy endpoints, due at the same time, go
+ * as batch jobs of up to `batchSize` (see batchJob); the rest (a lone postback, the slow
+ * lane, a delay of their own) as one job each.
  * All or nothing: when a step fails, the records and dedupe claims of postbacks whose job
  * Redis did not create are undone, and the error goes on (UnavailableError while Redis is
  * away). A timeout does not say whether addBulk ran: postbacks whose job exists keep their
@@ -37,23 +43,9 @@ export interface EnqueueContext {
  */
 export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly EnqueueItem[], now: number): Promise<void> {
   if (items.length === 0) return;
-  const records: NewRecord[] = [];
-  const jobs: Record<Lane, DeliveryJobSpec[]> = { fast: [], slow: [] };
-  for (const item of items) {
-    const ep = item.endpoint;
-    const schedule = ep?.scheduleS ?? ctx.defaults.scheduleS;
-    const delayMs = Math.round(((ep?.delayS ?? 0) + (schedule[0] ?? 0)) * 1000);
-    records.push({
-      id: item.id,
-      data: item.record,
-      replayRequest: item.record.request === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
-      nextAttemptMs: now + delayMs,
-    });
-    const job = deliveryJob({ postbackId: item.id, endpoint: ep, endpointId: item.endpointId, request: item.request, delayMs }, ctx.defaults, ctx.health);
-    jobs[job.lane].push(job);
-  }
+  const plan = planJobs(ctx, items, now);
   const tx = ctx.redis.multi();
-  createRecords(ctx.history, tx, records);
+  createRecords(ctx.history, tx, plan.records);
   try {
     await guardRedis(async () => {
       // A MULTI reports a failed command in its results, not by rejecting: check them.
@@ -61,10 +53,10 @@ export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly Enqu
       const failed = replies?.find(([err]) => err !== null);
       if (replies === null || failed) throw failed?.[0] ?? new Error('transaction aborted');
     });
-    await guardRedis(() => Promise.all([addAll(ctx.queues.fast, jobs.fast), addAll(ctx.queues.slow, jobs.slow)]));
+    await guardRedis(() => Promise.all([addAll(ctx.queues.fast, plan.jobs.fast), addAll(ctx.queues.slow, plan.jobs.slow)]));
   } catch (err) {
     // If even the check fails (Redis away), take it as no job: undo all.
-    const created = await existingJobs(ctx, records.map((r) => r.id)).catch(() => new Set<string>());
+    const created = await existingJobs(ctx, plan.records).catch(() => new Set<string>());
     const undoItems = items.filter((i) => !created.has(i.id));
     const undo = ctx.redis.multi();
     deleteRecords(ctx.history, undo, undoItems.map((i) => i.id));
@@ -77,15 +69,85 @@ export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly Enqu
   }
 }
 
+interface JobPlan {
+  readonly records: NewRecord[];
+  readonly jobs: Record<Lane, DeliveryJobSpec[]>;
+}
+
+/** Each postback's record, and the jobs carrying them: batches where they may share one. */
+function planJobs(ctx: EnqueueContext, items: readonly EnqueueItem[], now: number): JobPlan {
+  const jobs: Record<Lane, DeliveryJobSpec[]> = { fast: [], slow: [] };
+  const batchIds = new Map<string, string>();
+  /** Batchable postbacks by the delay of their first attempt. */
+  const groups = new Map<number, { item: EnqueueItem; member: BatchMember }[]>();
+  const policies = new Map<object | string, PolicyData>();
+  const delays: number[] = [];
+  for (const item of items) {
+    const ep = item.endpoint;
+    const schedule = ep?.scheduleS ?? ctx.defaults.scheduleS;
+    const delayMs = Math.round(((ep?.delayS ?? 0) + (schedule[0] ?? 0)) * 1000);
+    delays.push(delayMs);
+    const key = ep ?? item.endpointId ?? 'inline';
+    let policy = policies.get(key);
+    if (policy === undefined) policies.set(key, (policy = jobPolicy(ep, item.endpointId, ctx.defaults)));
+    const batchable = ctx.batchSize > 1 && items.length > 1 && ctx.health.laneOf(subjectOf(policy.ep, item.request.url)) === 'fast';
+    if (batchable) {
+      const member: BatchMember = { postbackId: item.id, policy, request: sameRequest(item.record.request, item.request) ? undefined : item.request };
+      const group = groups.get(delayMs);
+      if (group === undefined) groups.set(delayMs, [{ item, member }]);
+      else group.push({ item, member });
+    } else {
+      const job = deliveryJob({ postbackId: item.id, endpoint: ep, endpointId: item.endpointId, request: item.request, delayMs }, ctx.defaults, ctx.health);
+      jobs[job.lane].push(job);
+    }
+  }
+  for (const [delayMs, group] of groups) {
+    for (let i = 0; i < group.length; i += ctx.batchSize) {
+      const chunk = group.slice(i, i + ctx.batchSize);
+      if (chunk.length === 1) {
+        const { item } = chunk[0]!;
+        jobs.fast.push(deliveryJob({ postbackId: item.id, endpoint: item.endpoint, endpointId: item.endpointId, request: item.request, delayMs }, ctx.defaults, ctx.health));
+        continue;
+      }
+      const job = batchJob(chunk.map((c) => c.member), delayMs);
+      jobs.fast.push(job);
+      for (const { item } of chunk) batchIds.set(item.id, job.opts.jobId!);
+    }
+  }
+  const records: NewRecord[] = items.map((item, i) => {
+    const ep = item.endpoint;
+    return {
+      id: item.id,
+      data: item.record,
+      replayRequest: item.record.request === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
+      nextAttemptMs: now + delays[i]!,
+      batchJobId: batchIds.get(item.id),
+    };
+  });
+  return { records, jobs };
+}
+
+/** Whether the record's copy of the request is the request sent (nothing was masked). */
+function sameRequest(a: RenderedRequest, b: RenderedRequest): boolean {
+  if (a === b) return true;
+  if (a.url !== b.url || a.method !== b.method || a.body !== b.body) return false;
+  const ka = Object.keys(a.headers);
+  if (ka.length !== Object.keys(b.headers).length) return false;
+  return ka.every((k) => a.headers[k] === b.headers[k]);
+}
+
 async function addAll(queue: DeliveryQueue, jobs: readonly DeliveryJobSpec[]): Promise<void> {
   if (jobs.length > 0) await queue.addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts })));
 }
 
-/** The postbacks, of `ids`, that have a job in either lane. */
-async function existingJobs(ctx: EnqueueContext, ids: readonly string[]): Promise<Set<string>> {
+/** The postbacks, of `records`, whose job (their own, or their batch's) exists in either lane. */
+async function existingJobs(ctx: EnqueueContext, records: readonly NewRecord[]): Promise<Set<string>> {
   const pipe = ctx.redis.pipeline();
   const { fast, slow } = ctx.queues;
-  for (const id of ids) pipe.exists(`${fast.qualifiedName}:${id}`, `${slow.qualifiedName}:${id}`);
+  for (const r of records) {
+    const jobId = r.batchJobId ?? r.id;
+    pipe.exists(`${fast.qualifiedName}:${jobId}`, `${slow.qualifiedName}:${jobId}`);
+  }
   const res = (await pipe.exec()) ?? [];
-  return new Set(ids.filter((_, i) => Number(res[i]?.[1] ?? 0) > 0));
+  return new Set(records.filter((_, i) => Number(res[i]?.[1] ?? 0) > 0).map((r) => r.id));
 }

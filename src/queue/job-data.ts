@@ -42,20 +42,51 @@ export interface DeliveryJobData {
 
 export const JOB_NAME = 'deliver';
 
-type Policy = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0'>;
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-export function toJobData(request: RenderedRequest, policy: Policy): DeliveryJobData {
+/** What a job needs besides the request: the endpoint's policy, shared by a batch's items. */
+export type PolicyData = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0'>;
+type Policy = PolicyData;
+
+/** A request as a job stores it: GET / no headers / no body implied. */
+export type RequestData = Pick<DeliveryJobData, 'u' | 'm' | 'h' | 'b'>;
+
+/**
+ * A batch job (version 3): the first attempts of several postbacks from one produce call.
+ * An item is `[postback id, policy index]` when its record holds the request as it is sent,
+ * so the job does not hold it twice; `[id, policy index, request]` when the record's copy
+ * is masked (secrets in it). A postback that must retry becomes a version 2 job of its own.
+ */
+export interface BatchJobData {
+  readonly v: 3;
+  /** Policies, each shared by the items naming its index. */
+  readonly p: readonly PolicyData[];
+  readonly i: readonly BatchItemData[];
+}
+export type BatchItemData = readonly [id: string, policy: number] | readonly [id: string, policy: number, request: RequestData];
+
+export const BATCH_JOB_NAME = 'batch';
+
+/** Data of any job on a delivery queue. */
+export type QueueJobData = DeliveryJobData | BatchJobData;
+
+export function toRequestData(request: RenderedRequest): RequestData {
   return {
-    v: 2,
     u: request.url,
     ...(request.method === 'POST' ? { m: 'POST' as const } : {}),
     ...(hasKeys(request.headers) ? { h: request.headers } : {}),
     ...(request.body !== null ? { b: request.body } : {}),
-    ...policy,
   };
 }
 
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+function fromRequestData(d: RequestData): RenderedRequest {
+  return { method: d.m ?? 'GET', url: d.u, headers: d.h ?? NO_HEADERS, body: d.b ?? null };
+}
+
+export function toJobData(request: RenderedRequest, policy: Policy): DeliveryJobData {
+  return { v: 2, ...toRequestData(request), ...policy };
+}
+
 
 /** A delivery job as the worker reads it: the only reader of the stored letters. */
 export interface DeliveryJob {
@@ -80,16 +111,53 @@ export function decodeJob(data: unknown): DeliveryJob {
     const v = d !== null && typeof d === 'object' ? JSON.stringify(d.v) : typeof d;
     throw new JobDataError(`job data version ${v} is not one this worker reads (2): upgrade the worker, or replay the postback`);
   }
+  return { ...decodePolicy(d as DeliveryJobData), request: fromRequestData(d as DeliveryJobData), attemptsBefore: d.a0 ?? 0 };
+}
+
+/** A job's policy as the worker reads it: a DeliveryJob without its request and attempt count. */
+export type DecodedPolicy = Omit<DeliveryJob, 'request' | 'attemptsBefore'>;
+
+function decodePolicy(d: PolicyData): DecodedPolicy {
   return {
     endpointId: d.ep,
-    request: { method: d.m ?? 'GET', url: d.u, headers: d.h ?? NO_HEADERS, body: d.b ?? null },
     timeoutMs: d.to,
     scheduleS: d.sch ?? [],
     success: d.ok,
     signing: d.ws === 1 ? 'endpoint' : d.sg,
     inlineSecrets: d.sk,
-    attemptsBefore: d.a0 ?? 0,
   };
+}
+
+/** One postback of a batch job as the worker reads it; `request` undefined: the record holds it. */
+export interface BatchItem {
+  readonly postbackId: string;
+  readonly policy: DecodedPolicy;
+  /** The policy as stored, for the item's own job (a retry or a lane move). */
+  readonly policyData: PolicyData;
+  readonly request: RenderedRequest | undefined;
+}
+
+/** Reads a batch job's data, checking its version and shape (see decodeJob). */
+export function decodeBatch(data: unknown): BatchItem[] {
+  const d = data as Partial<BatchJobData> | null;
+  if (d === null || typeof d !== 'object' || d.v !== 3 || !Array.isArray(d.p) || !Array.isArray(d.i)) {
+    const v = d !== null && typeof d === 'object' ? JSON.stringify(d.v) : typeof d;
+    throw new JobDataError(`batch job data version ${v} is not one this worker reads (3): upgrade the worker, or replay its postbacks`);
+  }
+  const stored: readonly PolicyData[] = d.p;
+  const items: readonly BatchItemData[] = d.i;
+  const policies = stored.map(decodePolicy);
+  return items.map(([postbackId, p, request]) => {
+    const policy = policies[p];
+    if (policy === undefined || typeof postbackId !== 'string') throw new JobDataError(`batch job item ${JSON.stringify(postbackId)} names no policy (${p})`);
+    return { postbackId, policy, policyData: stored[p]!, request: request === undefined ? undefined : fromRequestData(request) };
+  });
+}
+
+/** A batch item as a job of its own (a retry or a lane move), `attemptsBefore` attempts made. */
+export function itemJobData(policy: PolicyData, request: RenderedRequest, attemptsBefore: number): DeliveryJobData {
+  const data = toJobData(request, policy);
+  return attemptsBefore > 0 ? withAttemptsBefore(data, attemptsBefore) : data;
 }
 
 /** The same job data with the attempts made before it (a lane move). */

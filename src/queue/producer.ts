@@ -30,6 +30,8 @@ export interface ProducerDeps {
   readonly defaultScheduleS: readonly number[];
   readonly defaultTimeoutMs: number;
   readonly dedupeTtlMs: number;
+  /** Most postbacks per batch job (1: no batching). */
+  readonly batchSize?: number;
   readonly metrics?: Metrics | undefined;
 }
 
@@ -52,6 +54,7 @@ export class Producer {
       queues: deps.queues,
       health: deps.health,
       defaults: { scheduleS: deps.defaultScheduleS, timeoutMs: deps.defaultTimeoutMs },
+      batchSize: deps.batchSize ?? 1,
     };
   }
 

@@ -76,6 +76,7 @@ export class Runtime {
       defaultScheduleS: config.retryScheduleS,
       defaultTimeoutMs: config.requestTimeoutMs,
       dedupeTtlMs: Math.round(config.dedupeTtlDays * DAY_MS),
+      batchSize: config.batchSize,
       metrics: this.metrics,
     });
   }

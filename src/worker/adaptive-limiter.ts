@@ -26,6 +26,13 @@ interface OriginState {
   avgMs: number;
   /** When the last job this process parked for the origin is due back. */
   parkedUntil: number;
+  /** Callers waiting for a slot within the adaptive limit, first come first served. */
+  waiters: Waiter[] | undefined;
+}
+
+interface Waiter {
+  readonly grant: (release: Release | undefined) => void;
+  readonly timer: NodeJS.Timeout;
 }
 
 const MIN_PARK_MS = 50;
@@ -55,7 +62,7 @@ export class AdaptiveLimiter {
     let s = this.origins.get(origin);
     if (s === undefined) {
       if (this.origins.size >= MAX_TRACKED_ORIGINS) this.forgetIdle();
-      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0 };
+      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0, waiters: undefined };
       this.origins.set(origin, s);
     }
     return s;
@@ -77,6 +84,40 @@ export class AdaptiveLimiter {
     return this.take(s);
   }
 
+  /**
+   * A slot within the adaptive limit, waiting up to `maxWaitMs` for one (a batch's items
+   * queue here rather than in Redis); undefined when none freed up in time.
+   */
+  acquire(origin: string, maxWaitMs: number): Promise<Release | undefined> {
+    const s = this.state(origin);
+    if (s.inFlight < s.limit && s.waiters === undefined) return Promise.resolve(this.take(s));
+    return new Promise((resolve) => {
+      const waiters = (s.waiters ??= []);
+      const waiter: Waiter = {
+        grant: resolve,
+        timer: setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          if (waiters.length === 0 && s.waiters === waiters) s.waiters = undefined;
+          resolve(undefined);
+        }, maxWaitMs),
+      };
+      waiters.push(waiter);
+    });
+  }
+
+  /** Hands freed slots to waiters, in order. */
+  private wake(s: OriginState): void {
+    const waiters = s.waiters;
+    if (waiters === undefined) return;
+    while (waiters.length > 0 && s.inFlight < s.limit) {
+      const w = waiters.shift()!;
+      clearTimeout(w.timer);
+      w.grant(this.take(s));
+    }
+    if (waiters.length === 0) s.waiters = undefined;
+  }
+
   private capOf(s: OriginState, mode: AcquireMode): number {
     return mode === 'adaptive' ? s.limit : mode === 'ceiling' ? this.options.max : Infinity;
   }
@@ -93,6 +134,7 @@ export class AdaptiveLimiter {
         s.slowStart = false;
         s.limit = Math.max(this.options.min, Math.floor(s.limit / 2));
       } else s.limit = Math.min(this.options.max, s.slowStart ? s.limit * 2 : s.limit + 1);
+      this.wake(s);
     };
   }
 
@@ -115,6 +157,6 @@ export class AdaptiveLimiter {
   /** Keeps the map as small as the set of busy origins. */
   private forgetIdle(): void {
     const now = Date.now();
-    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.parkedUntil < now) this.origins.delete(origin);
+    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.parkedUntil < now && s.waiters === undefined) this.origins.delete(origin);
   }
 }

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.js';
 import { queueNameOf } from '../queue/delivery-queue.js';
-import type { DeliveryJobData } from '../queue/job-data.js';
+import type { QueueJobData } from '../queue/job-data.js';
 import { createBackoffStrategy } from '../queue/retry-policy.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
@@ -19,8 +19,8 @@ export interface DeliveryWorkerOptions {
  * (attempts are cut 1 s before it); a job whose worker died is found by the stalled check
  * and delivered by another worker (at-least-once).
  */
-export function createDeliveryWorker(options: DeliveryWorkerOptions, deps: ProcessorDeps): Worker<DeliveryJobData> {
-  return new Worker<DeliveryJobData>(queueNameOf(deps.lane), createProcessor(deps), {
+export function createDeliveryWorker(options: DeliveryWorkerOptions, deps: ProcessorDeps): Worker<QueueJobData> {
+  return new Worker<QueueJobData>(queueNameOf(deps.lane), createProcessor(deps), {
     connection: options.connection,
     prefix: options.keys.prefix,
     concurrency: options.concurrency,

@@ -2,7 +2,6 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { EndpointRegistry } from '../endpoints/registry.js';
-import { attempt } from '../delivery/attempt.js';
 import type { Outcome } from '../delivery/classify.js';
 import type { HealthBoard } from '../health/health-board.js';
 import type { HealthPolicy } from '../health/health-policy.js';
@@ -11,19 +10,22 @@ import { subjectOf, type HealthState, type Lane } from '../health/health-state.j
 import { originOf } from '../health/origin.js';
 import { tryProbe } from '../health/probe-lock.js';
 import type { HistoryContext } from '../history/history-context.js';
-import type { AttemptRecord } from '../history/postback-record.js';
-import { recordAttempt } from '../history/record-attempt.js';
+import type { AttemptWriter } from '../history/record-attempt.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
-import { decodeJob, type DeliveryJob, type DeliveryJobData } from '../queue/job-data.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import { BATCH_JOB_NAME, decodeJob, type DeliveryJob, type DeliveryJobData, type QueueJobData } from '../queue/job-data.js';
 import { getRecord } from '../history/get-record.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
-import { nextDelayMs } from '../queue/retry-policy.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { AcquireMode, AdaptiveLimiter } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
+import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING, countAttempt, settleAttempt } from './attempt-outcome.js';
+import { createBatchProcessor } from './batch-processor.js';
+import { recordWithRetry } from './record-with-retry.js';
+import { sendAttempt } from './send-attempt.js';
 import { JobPolicies } from './job-policy.js';
 import type { LaneGovernor } from './lane-governor.js';
 
@@ -44,6 +46,10 @@ export interface ProcessorDeps {
   readonly policy: HealthPolicy;
   /** For the probe lock. */
   readonly redis: Redis;
+  /** Both lanes' queues: a batch's items that retry or move become jobs of their own. */
+  readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  /** Records attempts, coalescing those of one event-loop turn into a pipeline (one per process). */
+  readonly writer: AttemptWriter;
   readonly keys: RedisKeys;
   /** Paces the slow lane so the fast lane keeps this process's CPU (one per process). */
   readonly governor?: LaneGovernor;
@@ -53,25 +59,6 @@ export interface ProcessorDeps {
    * still held by the other lane, and be dropped.
    */
   readonly toSlowLane?: (job: Job<DeliveryJobData>, attemptsMade: number, totalAttempts: number) => Promise<void>;
-}
-
-/** An attempt that sent nothing: what history records for it. */
-function notSent(errorClass: 'config' | 'circuit_open' | 'disabled', permanent: boolean): Outcome {
-  return { ok: false, statusCode: 0, errorClass, phase: null, permanent, retryAfterMs: undefined, location: undefined, excerpt: '' };
-}
-/** The job asks for its endpoint's signer after the endpoint lost it: sending unsigned would be worse. */
-const SIGNER_MISSING = notSent('config', true);
-const CIRCUIT_OPEN = notSent('circuit_open', false);
-const DISABLED = notSent('disabled', true);
-
-function statusClass(o: Outcome): string {
-  return o.statusCode > 0 ? `${Math.floor(o.statusCode / 100)}xx` : (o.errorClass ?? 'other');
-}
-
-/** No answer from the origin (or, where speed is expected, a slow one): the limiter backs off. */
-function congested(o: Outcome, durationMs: number, lane: Lane, slowMs: number): boolean {
-  if (o.statusCode === 0 && o.errorClass !== 'blocked' && o.errorClass !== 'config') return true;
-  return lane === 'fast' && durationMs > slowMs;
 }
 
 /**
@@ -88,17 +75,26 @@ function congested(o: Outcome, durationMs: number, lane: Lane, slowMs: number): 
  * (retry on the schedule) or UnrecoverableError (final). History is written before BullMQ
  * hears of it, so a crash in between repeats the attempt rather than losing its record.
  */
-export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
+export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
+  const single = createSingleProcessor(deps);
+  const batch = createBatchProcessor(deps);
+  const { governor, lane } = deps;
+  return (job, token) => {
+    if (governor !== undefined && lane === 'fast' && job.attemptsStarted <= 1 && job.attemptsMade === 0) {
+      // Only a fast-lane job's first start tells lateness: a parked job is late on purpose.
+      governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
+    }
+    return job.name === BATCH_JOB_NAME ? batch(job, token) : single(job as Job<DeliveryJobData>, token);
+  };
+}
+
+function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
   const probes = new ProbeHints();
   const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
     const { governor } = deps;
-    if (governor !== undefined && lane === 'fast' && job.attemptsStarted <= 1 && job.attemptsMade === 0) {
-      // Only a fast-lane job's first start tells lateness: a parked job is late on purpose.
-      governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
-    }
     const postbackId = job.id as string;
     let data: DeliveryJob;
     try {
@@ -171,62 +167,30 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>
         deps.metrics.parked.inc({ lane });
         throw new DelayedError();
       }
-      const inFlight = reporter.started(subject, Date.now());
-      let sent: Outcome | undefined;
-      try {
-        const headers = policy.signer?.headers(postbackId, request.body ?? '', Math.floor(Date.now() / 1000));
-        const result = await attempt(deps.dispatcher, request, headers, Math.min(data.timeoutMs, deps.maxAttemptMs), policy.rule);
-        ({ startedMs, durationMs } = result);
-        sent = result.outcome;
-      } finally {
-        release(durationMs, sent === undefined || congested(sent, durationMs, lane, health.slowMs));
-        // A target our own guard refused says nothing about the publisher's health.
-        if (sent === undefined || sent.errorClass === 'blocked') reporter.abandoned(subject, inFlight);
-        else reporter.finished(subject, inFlight, sent.ok, durationMs, sent.errorClass);
-      }
-      outcome = sent;
+      const sent = await sendAttempt(
+        { dispatcher: deps.dispatcher, reporter, slowMs: health.slowMs },
+        { postbackId, subject, lane, request, policy, timeoutMs: Math.min(data.timeoutMs, deps.maxAttemptMs), release },
+      );
+      ({ startedMs, durationMs } = sent);
+      outcome = sent.outcome;
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
 
     const nowMs = Date.now();
-    const final = outcome.ok || outcome.permanent || n >= maxAttempts;
-    const status = outcome.ok ? 'delivered' : final ? 'failed' : 'retrying';
-    const nextMs = final ? undefined : nowMs + nextDelayMs(schedule, n, outcome.retryAfterMs);
-    const record: AttemptRecord = {
-      n,
-      started_at: new Date(startedMs).toISOString(),
-      duration_ms: durationMs,
-      status_code: outcome.statusCode,
-      error: outcome.errorClass,
-      phase: outcome.phase,
-      // A receiver may echo what it was sent: mask the endpoint's secrets in what it said.
-      response_excerpt: policy.masker.empty ? outcome.excerpt : policy.masker.mask(outcome.excerpt),
-      ...(outcome.location !== undefined ? { location: policy.masker.mask(outcome.location) } : {}),
-      ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
-    };
-    await recordWithRetry(() => recordAttempt(deps.history, postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    const { record, status, final, nextMs } = settleAttempt({ outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker, nowMs });
+    await recordWithRetry(() => deps.writer.write(postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
     // Requests started together end together (a dead origin's timeouts): pace what follows
     // the record too (BullMQ's completion). When stopping it resolves false at once.
     if (lane === 'slow' && durationMs > 0) await governor?.pace();
 
-    const m = deps.metrics;
-    const outcomeLabel = outcome.ok ? 'delivered' : outcome === CIRCUIT_OPEN || outcome === DISABLED ? outcome.errorClass! : final ? 'failed' : 'retry';
-    m.endpointAttempts.inc({ endpoint_id: endpointId, outcome: outcomeLabel });
-    if (outcome !== CIRCUIT_OPEN && outcome !== DISABLED) {
-      m.attemptDuration.observe(durationMs / 1000);
-      m.attempts.inc({ outcome: outcome.ok ? 'success' : final ? 'failed' : 'retry', status_class: statusClass(outcome) });
-    }
+    countAttempt(deps.metrics, reporter, subject, endpointId, outcome, final, durationMs);
     const logFields = { postbackId, endpointId, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
     if (outcome.ok) {
-      m.finals.inc({ outcome: 'delivered' });
-      reporter.final(subject, true);
       deps.logger.info(logFields, 'postback delivered');
       return;
     }
     if (final) {
-      m.finals.inc({ outcome: 'failed' });
-      if (outcome !== DISABLED) reporter.final(subject, false);
       deps.logger.warn(logFields, 'postback failed');
       throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
     }
@@ -264,21 +228,3 @@ class ProbeHints {
 const PROBE_HINT_MS = 100;
 /** How soon a job that met Redis away before its attempt is tried again. */
 const REDIS_AWAY_RETRY_MS = 1000;
-
-/**
- * Redis may be briefly away (restart, failover) right after a request went out: keep
- * trying to record for up to `budgetMs` rather than failing the job, which would count a
- * sent postback as a failed attempt, or lose its final record.
- */
-async function recordWithRetry(write: () => Promise<unknown>, budgetMs: number): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
-    try {
-      await write();
-      return;
-    } catch (err) {
-      if (Date.now() + wait > deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}

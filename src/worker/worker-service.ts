@@ -3,8 +3,9 @@ import type { Agent } from 'undici';
 import { HealthReporter, type Transition } from '../health/health-reporter.js';
 import type { Lane } from '../health/health-state.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
+import { AttemptWriter } from '../history/record-attempt.js';
 import { trimIndex } from '../history/trim-index.js';
-import type { DeliveryJobData } from '../queue/job-data.js';
+import { BATCH_JOB_NAME, decodeBatch, type QueueJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
 import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
@@ -16,8 +17,8 @@ import { OrphanReconciler } from './orphan-reconciler.js';
 
 export interface WorkerService {
   /** The fast lane's worker (healthy endpoints). */
-  readonly worker: Worker<DeliveryJobData>;
-  readonly workers: Readonly<Record<Lane, Worker<DeliveryJobData>>>;
+  readonly worker: Worker<QueueJobData>;
+  readonly workers: Readonly<Record<Lane, Worker<QueueJobData>>>;
   readonly reporter: HealthReporter;
   readonly agent: Agent;
   /** Stops taking jobs; waits up to SHUTDOWN_TIMEOUT_MS for in-flight attempts. */
@@ -42,6 +43,14 @@ const FORCED_CLOSE_MS = 1000;
  * - slow: SLOW_LANE_CONCURRENCY slots (in-flight requests are cheap), SLOW_LANE_ORIGIN_MAX
  *   per origin (adaptive below it); circuit breaking happens here.
  */
+function batchSize(data: QueueJobData): number | undefined {
+  try {
+    return decodeBatch(data).length;
+  } catch {
+    return undefined;
+  }
+}
+
 export function startWorker(runtime: WorkerContext): WorkerService {
   const { config, logger } = runtime;
   const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
@@ -77,12 +86,14 @@ export function startWorker(runtime: WorkerContext): WorkerService {
     policy: runtime.healthPolicy,
     redis: runtime.redis,
     keys: runtime.keys,
+    queues: runtime.queues,
+    writer: new AttemptWriter(runtime.history),
   };
   const base = { connection, keys: runtime.keys, lockMs: config.workerLockMs, stalledIntervalMs: config.workerStalledIntervalMs };
   const fastMax = config.perOriginConcurrency;
   const slowMax = config.slowLaneOriginMax;
   const toSlowLane = createLaneMover(runtime.queues.slow);
-  const workers: Record<Lane, Worker<DeliveryJobData>> = {
+  const workers: Record<Lane, Worker<QueueJobData>> = {
     fast: createDeliveryWorker(
       { ...base, concurrency: config.workerConcurrency },
       {
@@ -97,12 +108,18 @@ export function startWorker(runtime: WorkerContext): WorkerService {
       { ...common, lane: 'slow', limiter: new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax }) },
     ),
   };
-  const onFailed = (job: Job<DeliveryJobData> | undefined, err: Error): void => {
+  const onFailed = (job: Job<QueueJobData> | undefined, err: Error): void => {
     // The processor records its own outcomes. A job that BullMQ failed for good on its own
     // (stalled too often, an error before any attempt, a record that could not be written)
     // must not stay `queued` or `retrying` in history: mark it failed.
     if (!job?.id || job.finishedOn === undefined) return;
     if (err.name === 'UnrecoverableError') return;
+    if (job.name === BATCH_JOB_NAME) {
+      // Its postbacks still `queued` point at a batch that is gone: the orphan reconciler
+      // sends them as jobs of their own (at-least-once), rather than failing them here.
+      logger.error({ batchId: job.id, postbacks: batchSize(job.data), err }, 'batch job failed for good: its pending postbacks go to the orphan reconciler');
+      return;
+    }
     logger.error({ postbackId: job.id, err }, 'job failed outside an attempt');
     markFailedIfPending(runtime.history, job.id, 'other', Date.now()).catch((e: unknown) =>
       logger.error({ postbackId: job.id, err: e }, 'could not mark a failed job failed in history'),

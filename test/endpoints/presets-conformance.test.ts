@@ -1,3 +1,4 @@
+import type { DeliveryJobData } from '../../src/queue/job-data.js';
 import { createHash, createHmac } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
@@ -100,7 +101,7 @@ describe('seed network conformance', () => {
     const id = res.json.events[0].postbacks[0];
     const job = await ctx.stack.runtime.queue.getJob(id);
     expect(job!.opts.attempts).toBe(5);
-    expect(job!.data.sch).toEqual([0, 60, 90, 120, 150]);
+    expect((job!.data as DeliveryJobData).sch).toEqual([0, 60, 90, 120, 150]);
     const r = await ctx.stack.waitStatus(id, ['retrying']);
     expect(r.next_attempt_ms! - Date.parse(r.attempts[0]!.started_at)).toBeGreaterThanOrEqual(60_000);
     await job!.remove().catch(() => undefined);

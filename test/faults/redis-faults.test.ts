@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { account, sendLoad } from '../helpers/load.js';
+import { account, batchesOf, sendLoad } from '../helpers/load.js';
 import { Receiver, respond } from '../helpers/receiver.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -23,6 +23,8 @@ describe('Redis faults under load', () => {
       WORKER_LOCK_MS: '4000',
       WORKER_STALLED_INTERVAL_MS: '1000',
       RETRY_SCHEDULE: '0,0.2,0.2,0.2,0.2',
+      // Batched traffic: each request of 100 events makes two batch jobs.
+      BATCH_SIZE: '50',
     });
     await stack.runtime.registry.upsert([{ id: 'load', url: `${receiver.base}/load?e={event_id}` }]);
   });
@@ -34,6 +36,7 @@ describe('Redis faults under load', () => {
 
   it('Redis restarted mid-load (AOF on): every event reaches a final state, delivered', async () => {
     const ids = await sendLoad(stack, 'load', 'restart', 400);
+    expect(await batchesOf(stack, ids)).toEqual({ batched: 400, batches: 8 });
     await receiver.waitFor(100);
     await redis.restart(500);
     const result = await account(stack, ids, receiver, 'restart', 60_000);
@@ -45,6 +48,7 @@ describe('Redis faults under load', () => {
   it('Redis unreachable for 10 s: producers get 503 (never 202-and-lost), workers continue after', async () => {
     receiver.requests.length = 0;
     const ids = await sendLoad(stack, 'load', 'pause', 200);
+    expect(await batchesOf(stack, ids)).toEqual({ batched: 200, batches: 4 });
     await receiver.waitFor(20);
     redis.pause();
     const pausedAt = Date.now();

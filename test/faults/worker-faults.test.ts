@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { account, sendLoad, spawnWorker } from '../helpers/load.js';
+import { account, batchesOf, sendLoad, spawnWorker } from '../helpers/load.js';
 import { Receiver, respond } from '../helpers/receiver.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -21,7 +21,8 @@ describe('worker faults under load', () => {
     await receiver.start();
     // Slow enough answers that a fault always finds attempts in flight.
     receiver.responder = (_r, _i, res) => void setTimeout(() => respond(200)(res), 20);
-    stack = await startStack({ WORKER_LOCK_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000' }, { worker: false });
+    // Batched traffic: each request of 100 events makes two batch jobs.
+    stack = await startStack({ WORKER_LOCK_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000', BATCH_SIZE: '50' }, { worker: false });
     workerEnv = {
       REDIS_URL: stack.config.redisUrl!,
       QUEUE_PREFIX: stack.config.queuePrefix,
@@ -42,6 +43,7 @@ describe('worker faults under load', () => {
 
   it('a worker SIGKILLed mid-load: all delivered by the next worker, duplicates within the in-flight count', async () => {
     const ids = await sendLoad(stack, 'load', 'kill', 400);
+    expect(await batchesOf(stack, ids)).toEqual({ batched: 400, batches: 8 });
     const first = spawnWorker(workerEnv);
     await receiver.waitFor(100);
     first.kill('SIGKILL');
@@ -60,6 +62,7 @@ describe('worker faults under load', () => {
   it('SIGTERM during load: the worker exits cleanly, in-flight attempts finish, none half-recorded', async () => {
     receiver.requests.length = 0;
     const ids = await sendLoad(stack, 'load', 'term', 300);
+    expect(await batchesOf(stack, ids)).toEqual({ batched: 300, batches: 6 });
     const first = spawnWorker(workerEnv);
     await receiver.waitFor(80);
     first.kill('SIGTERM');

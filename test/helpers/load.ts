@@ -14,6 +14,14 @@ export async function sendLoad(stack: Stack, endpointId: string, prefix: string,
   return ids;
 }
 
+/** The batch jobs that carried the postbacks' first attempts (a postback sent on its own has none). */
+export async function batchesOf(stack: Stack, ids: readonly string[]): Promise<{ batched: number; batches: number }> {
+  const pipe = stack.runtime.redis.pipeline();
+  for (const id of ids) pipe.hget(stack.runtime.keys.record(id), 'j');
+  const js = ((await pipe.exec()) ?? []).map(([, v]) => v).filter((v): v is string => typeof v === 'string');
+  return { batched: js.length, batches: new Set(js).size };
+}
+
 /** Every postback's final status, and what the receiver saw: delivered count and duplicate sends. */
 export async function account(stack: Stack, ids: readonly string[], receiver: Receiver, prefix: string, timeoutMs = 60_000) {
   const statuses = await Promise.all(ids.map((id) => stack.waitFinal(id, timeoutMs).then((r) => r.status)));

@@ -67,8 +67,10 @@ describe('isolation and endpoint health', () => {
     for (const id of healthyIds) expect((await stack.waitFinal(id)).status).toBe('delivered');
     expect(dead.reduce((n, d) => n + d.requests.length, 0)).toBeGreaterThan(0);
     // The bad endpoints are degraded (or open) and their postbacks went to the slow lane.
-    for (let i = 0; i < 4; i++) expect(['degraded', 'open']).toContain((await healthOf(stack, `dead${i}`)).state);
-    expect((await stack.get('/metrics')).text).toMatch(/^postback_lane_moves_total\{reason="(degraded|open|origin_limit)"\} [1-9]/m);
+    for (let i = 0; i < 4; i++) {
+      await expect.poll(async () => (await healthOf(stack, `dead${i}`)).state, { timeout: 5000 }).toMatch(/^(degraded|open)$/);
+    }
+    await expect.poll(async () => (await stack.get('/metrics')).text, { timeout: 5000 }).toMatch(/^postback_lane_moves_total\{reason="(degraded|open|origin_limit)"\} [1-9]/m);
     // Slow origins still get every postback through, at their own pace.
     for (const s of slow) await s.waitFor(15, 20_000);
     expect(badIds.length).toBe(120);

@@ -1,3 +1,4 @@
+import type { DeliveryJobData } from '../../src/queue/job-data.js';
 import { describe, expect, it } from 'vitest';
 import { newPostbackId } from '../../src/endpoints/postback-id.js';
 import { validateEvents } from '../../src/events/validate-event.js';
@@ -16,7 +17,7 @@ const TOKEN = 'tok-secret-1234';
  * `queued` record (request masked, replayable request tokenized, index entry) and the
  * dedupe claim, written exactly as Producer.enqueue writes them, and no job.
  */
-async function writeOrphan(stack: Stack, endpointId: string, eventId: string, createdMs: number, nextAttemptMs = createdMs): Promise<string> {
+async function writeOrphan(stack: Stack, endpointId: string, eventId: string, createdMs: number, nextAttemptMs = createdMs, batchJobId?: string): Promise<string> {
   const { runtime } = stack;
   const ep = runtime.registry.get(endpointId);
   const [event] = validateEvents([{ id: eventId, type: 'conversion', endpoint_id: endpointId }]);
@@ -31,6 +32,7 @@ async function writeOrphan(stack: Stack, endpointId: string, eventId: string, cr
       data: { event_id: eventId, endpoint_id: endpointId, publisher_id: null, offer_id: null, advertiser_name: null, payout: null, created_ms: createdMs, request: masked },
       replayRequest: masked === request ? undefined : ep.tokenizeRequest(request),
       nextAttemptMs,
+      batchJobId,
     },
   ]);
   const replies = await tx.exec();
@@ -53,6 +55,33 @@ describe('orphan reconciler', () => {
       { graceMs: GRACE_MS },
     );
   }
+
+  it('a batched postback is an orphan only once its batch job is gone: re-enqueued as a job of its own and delivered', async () => {
+    const stack = await t.start({}, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/pb?e={event_id}` }]);
+    const t0 = Date.now();
+    // A live batch (as the producer writes it) and a record whose batch job no longer exists.
+    const produced = await runtime.producer.produce([1, 2, 3].map((i) => ({ id: `live-${i}`, type: 'conversion', endpoint_id: 'ep' })), { batch: true });
+    const live = produced.flatMap((r) => r.postbacks);
+    const batchId = await runtime.redis.hget(runtime.keys.record(live[0]!), 'j');
+    expect(batchId).toMatch(/^b/);
+    expect(await runtime.queue.getJob(batchId!)).toBeDefined();
+    const lost = await writeOrphan(stack, 'ep', 'lost-batch-1', t0, t0, 'b-no-such-batch');
+
+    const run = await reconciler(stack).reconcileOnce(Date.now() + GRACE_MS + 1000);
+    expect(run).toMatchObject({ ran: true, requeued: [lost], failed: [] });
+    for (const id of live) expect(await jobExists(stack, id)).toBe(false);
+    expect(await jobExists(stack, lost)).toBe(true);
+
+    const worker = startWorker(runtime);
+    try {
+      for (const id of [...live, lost]) expect((await stack.waitFinal(id)).status).toBe('delivered');
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/pb?e=live-1', '/pb?e=live-2', '/pb?e=live-3', '/pb?e=lost-batch-1']);
+    } finally {
+      await worker.close();
+    }
+  });
 
   it('re-enqueues an orphan under its own id (delivered with its secret restored), leaves a record with a job and a fresh one alone, fails one whose endpoint is gone', async () => {
     // No worker yet: jobs stay where the producer put them while the reconciler looks.
@@ -127,7 +156,7 @@ describe('orphan reconciler', () => {
     const rec = reconciler(stack);
     expect(await rec.reconcileOnce(t0 + GRACE_MS + 1000)).toMatchObject({ requeued: [id] });
     const job = await runtime.queue.getJob(id);
-    expect(job?.data.a0).toBe(1);
+    expect((job?.data as DeliveryJobData | undefined)?.a0).toBe(1);
     expect(job?.opts.attempts).toBe(runtime.config.retryScheduleS.length - 1);
 
     const worker = startWorker(runtime);

@@ -1,0 +1,56 @@
+import type { RenderedRequest } from '../endpoints/rendered-request.js';
+import type { HistoryContext } from './history-context.js';
+import { F, type PostbackStatus, type RecordStatic } from './postback-record.js';
+
+/** What a batch's worker needs of a postback's record before its first attempt. */
+export interface PendingRecord {
+  readonly status: PostbackStatus;
+  /** Attempts recorded. */
+  readonly count: number;
+  /** When the next attempt is due (retrying). */
+  readonly nextMs: number | undefined;
+  /** The request as recorded, read only when asked for. */
+  readonly request: RenderedRequest | undefined;
+  /** Whether a job of its own holds the postback (under one of the given key prefixes). */
+  readonly ownJob: boolean;
+}
+
+/**
+ * One pipeline for a batch's records: `HMGET status count next [static]` each, and when
+ * `jobKeyPrefixes` is given (a batch run again) `EXISTS` of a job of the postback's own.
+ * Undefined for a record that is gone (expired, or deleted by an undone enqueue).
+ */
+export async function readBatchRecords(
+  ctx: HistoryContext,
+  items: readonly { readonly postbackId: string; readonly needRequest: boolean }[],
+  jobKeyPrefixes: readonly string[] | undefined,
+): Promise<(PendingRecord | undefined)[]> {
+  const pipe = ctx.redis.pipeline();
+  for (const { postbackId, needRequest } of items) {
+    const key = ctx.keys.record(postbackId);
+    if (needRequest) pipe.hmget(key, F.status, F.count, F.next, F.static);
+    else pipe.hmget(key, F.status, F.count, F.next);
+    if (jobKeyPrefixes !== undefined) pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`));
+  }
+  const replies = (await pipe.exec()) ?? [];
+  const step = jobKeyPrefixes === undefined ? 1 : 2;
+  return items.map((item, i) => {
+    const [err, fields] = replies[i * step] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    const [status, count, next, d] = fields as (string | null)[];
+    if (status === null || status === undefined) return undefined;
+    let ownJob = false;
+    if (step === 2) {
+      const [existsErr, n] = replies[i * step + 1] ?? [new Error('no reply'), null];
+      if (existsErr) throw existsErr;
+      ownJob = Number(n) > 0;
+    }
+    return {
+      status: status as PostbackStatus,
+      count: Number(count ?? '0'),
+      nextMs: next === null || next === undefined || next === '' ? undefined : Number(next),
+      request: item.needRequest && typeof d === 'string' ? (JSON.parse(d) as RecordStatic).request : undefined,
+      ownJob,
+    };
+  });
+}

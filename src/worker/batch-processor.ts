@@ -1,0 +1,160 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Outcome } from '../delivery/classify.js';
+import type { RenderedRequest } from '../endpoints/rendered-request.js';
+import { subjectOf } from '../health/health-state.js';
+import { originOf } from '../health/origin.js';
+import { readBatchRecords, type PendingRecord } from '../history/read-batch-records.js';
+import { deliveryJobOptions } from '../queue/delivery-job.js';
+import { JobDataError } from '../queue/errors.js';
+import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type QueueJobData } from '../queue/job-data.js';
+import { isRedisUnavailable } from '../redis/redis-unavailable.js';
+import { DISABLED, SIGNER_MISSING, countAttempt, settleAttempt } from './attempt-outcome.js';
+import { JobPolicies } from './job-policy.js';
+import type { ProcessorDeps } from './processor.js';
+import { recordWithRetry } from './record-with-retry.js';
+import { sendAttempt } from './send-attempt.js';
+
+/** How long a batch's item waits in this process for a slot at its origin before the slow lane takes it. */
+const SLOT_WAIT_MS = 1000;
+/** How soon a batch that met Redis away before reading its records is tried again. */
+const REDIS_AWAY_RETRY_MS = 1000;
+
+/** What became of one item of a batch. */
+type ItemResult = 'delivered' | 'retrying' | 'failed' | 'moved' | 'done_before';
+
+interface Tally {
+  delivered: number;
+  retrying: number;
+  failed: number;
+  moved: number;
+  done_before: number;
+}
+
+/**
+ * A batch job: the first attempts of several postbacks of one produce call (fast lane).
+ * 1. One pipeline reads their records: status, and the request when the job does not hold it.
+ *    A batch run again (its worker died, or it failed) skips what was already recorded, and
+ *    makes sure a postback recorded `retrying` has its retry job: it repeats at most what
+ *    was in flight.
+ * 2. Each item is gated as a lone job would be (disabled: final; not healthy: its own job on
+ *    the slow lane), waits here for a slot at its origin (up to SLOT_WAIT_MS, then the
+ *    slow lane takes it unless the origin is merely busy at its ceiling), and is sent.
+ * 3. Outcomes are recorded as they come, coalesced into pipelines (AttemptWriter); a
+ *    postback that must retry becomes a job of its own on its schedule, added after its
+ *    record. Only then does the batch complete.
+ * One info line per batch; per-postback lines at debug, failures at warn.
+ */
+export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
+  const policies = new JobPolicies(deps.registry);
+  const { limiter, board, reporter, queues, writer } = deps;
+  const jobKeyPrefixes = [queues.fast.qualifiedName, queues.slow.qualifiedName];
+
+  /** The item as a job of its own: a retry (attempts made) or a lane move (none). */
+  const ownJob = async (item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<void> => {
+    const data = itemJobData(item.policyData, request, made);
+    await queues[lane].add(JOB_NAME, data, deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs)));
+  };
+
+  const deliver = async (item: BatchItem, request: RenderedRequest): Promise<ItemResult> => {
+    const { postbackId, policy: p } = item;
+    const endpointId = p.endpointId;
+    const subject = subjectOf(endpointId, request.url);
+    const origin = originOf(request.url);
+    const state = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
+    const schedule = p.scheduleS.length > 0 ? p.scheduleS : deps.defaultScheduleS;
+    let outcome: Outcome | undefined;
+    if (state === 'disabled') outcome = DISABLED;
+    else if (state !== 'healthy') {
+      await ownJob(item, request, 0, 0, 'slow');
+      deps.metrics.laneMoves.inc({ reason: state });
+      return 'moved';
+    }
+    const policy = await policies.resolve({ ...p, request, attemptsBefore: 0 });
+    if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
+    let startedMs = Date.now();
+    let durationMs = 0;
+    if (outcome === undefined) {
+      let release = await limiter.acquire(origin, SLOT_WAIT_MS);
+      // At its ceiling the origin is merely busy: keep waiting, as any busy origin's jobs do.
+      while (release === undefined && limiter.atCeiling(origin)) release = await limiter.acquire(origin, SLOT_WAIT_MS);
+      if (release === undefined) {
+        // Held below its ceiling, the origin is congested (or still unproven): the slow lane takes it.
+        await ownJob(item, request, 0, 0, 'slow');
+        deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
+        return 'moved';
+      }
+      const sent = await sendAttempt(
+        { dispatcher: deps.dispatcher, reporter, slowMs: deps.policy.slowMs },
+        { postbackId, subject, lane: 'fast', request, policy, timeoutMs: Math.min(p.timeoutMs, deps.maxAttemptMs), release },
+      );
+      ({ startedMs, durationMs } = sent);
+      outcome = sent.outcome;
+    }
+    const nowMs = Date.now();
+    const { record, status, final, nextMs } = settleAttempt({ outcome, n: 1, maxAttempts: schedule.length, scheduleS: schedule, startedMs, durationMs, masker: policy.masker, nowMs });
+    await recordWithRetry(() => writer.write(postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    if (status === 'retrying') await recordWithRetry(() => ownJob(item, request, 1, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
+    countAttempt(deps.metrics, reporter, subject, endpointId, outcome, final, durationMs);
+    const fields = { postbackId, endpointId, attempt: 1, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
+    if (outcome.ok) deps.logger.debug(fields, 'postback delivered');
+    else if (final) deps.logger.warn(fields, 'postback failed');
+    else deps.logger.warn({ ...fields, nextAttemptAt: nextMs }, 'attempt failed');
+    return status;
+  };
+
+  /** An item run before (this batch again): leave it, or make sure its retry job exists. */
+  const resume = async (item: BatchItem, rec: PendingRecord, request: RenderedRequest | undefined): Promise<ItemResult | undefined> => {
+    if (rec.status === 'delivered' || rec.status === 'failed') return 'done_before';
+    if (rec.status === 'retrying') {
+      // Adding a job id that exists is a no-op, so this is safe whether or not it was added.
+      if (request !== undefined) await ownJob(item, request, rec.count, (rec.nextMs ?? 0) - Date.now(), board.laneOf(subjectOf(item.policy.endpointId, request.url)));
+      return 'done_before';
+    }
+    if (rec.ownJob) return 'done_before'; // moved to a lane of its own before
+    return undefined;
+  };
+
+  return async (job, token) => {
+    const started = Date.now();
+    let items: BatchItem[];
+    try {
+      items = decodeBatch(job.data);
+    } catch (err) {
+      if (!(err instanceof JobDataError)) throw err;
+      deps.logger.error({ batchId: job.id, err }, 'batch job data not readable: its postbacks are left to the orphan scan');
+      throw new UnrecoverableError(err.message);
+    }
+    const rerun = job.attemptsStarted > 1 || job.attemptsMade > 0;
+    let records: (PendingRecord | undefined)[];
+    try {
+      records = await readBatchRecords(deps.history, items.map((i) => ({ postbackId: i.postbackId, needRequest: i.request === undefined })), rerun ? jobKeyPrefixes : undefined);
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      // Nothing sent yet: back to the delayed set, using no attempt.
+      await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    const tally: Tally = { delivered: 0, retrying: 0, failed: 0, moved: 0, done_before: 0 };
+    let gone = 0;
+    // Every item settles before the batch does: one that failed to record must not let the
+    // batch be run again while the others are still in flight.
+    const settled = await Promise.allSettled(
+      items.map(async (item, i) => {
+        const rec = records[i];
+        const request = item.request ?? rec?.request;
+        if (rec === undefined || request === undefined) {
+          gone++; // expired, or its enqueue was undone: nothing to send
+          return;
+        }
+        const result = (await resume(item, rec, request)) ?? (await deliver(item, request));
+        tally[result]++;
+      }),
+    );
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure !== undefined) {
+      deps.logger.error({ batchId: job.id, postbacks: items.length, ...tally, err: failure.reason as unknown }, 'batch stopped: it runs again, skipping what it recorded');
+      throw failure.reason;
+    }
+    deps.logger.info({ batchId: job.id, postbacks: items.length, ...tally, ...(gone > 0 ? { gone } : {}), ms: Date.now() - started }, 'batch done');
+  };
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { getRecord } from '../../src/history/get-record.js';
+import { recordAttempt } from '../../src/history/record-attempt.js';
+import { BATCH_JOB_NAME, type BatchJobData, type DeliveryJobData } from '../../src/queue/job-data.js';
+import { startWorker } from '../../src/worker/worker-service.js';
+import { respond } from '../helpers/receiver.js';
+import { usePerTestStacks, type Stack } from '../helpers/stack.js';
+
+const TOKEN = 'tok-batch-secret-99';
+
+function events(prefix: string, n: number, endpointId: string): { id: string; type: string; endpoint_id: string }[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, type: 'conversion', endpoint_id: endpointId }));
+}
+
+async function produce(stack: Stack, prefix: string, n: number, endpointId: string): Promise<string[]> {
+  const results = await stack.runtime.producer.produce(events(prefix, n, endpointId), { batch: true });
+  return results.flatMap((r) => r.postbacks);
+}
+
+async function jobsOf(stack: Stack): Promise<{ name: string; id: string; data: unknown; delay: number }[]> {
+  const all = await Promise.all(Object.values(stack.runtime.queues).map((q) => q.getJobs(['waiting', 'delayed', 'active', 'prioritized'])));
+  return all.flat().map((j) => ({ name: j.name, id: j.id!, data: j.data, delay: j.delay }));
+}
+
+describe('batch jobs: the first attempts of one produce call', () => {
+  const t = usePerTestStacks();
+
+  it('go as jobs of up to BATCH_SIZE postbacks holding no copy of what the records hold; a lone event is a job of its own', async () => {
+    const stack = await t.start({ BATCH_SIZE: '4' }, { worker: false });
+    await stack.runtime.registry.upsert([
+      { id: 'plain', url: `${t.receiver.base}/p?e={event_id}` },
+      { id: 'secret', url: `${t.receiver.base}/s?e={event_id}&t={security_token}`, security_token: TOKEN },
+    ]);
+    const ids = await produce(stack, 'p', 10, 'plain');
+    const jobs = await jobsOf(stack);
+    const batches = jobs.filter((j) => j.name === BATCH_JOB_NAME);
+    expect(batches.map((b) => (b.data as BatchJobData).i.length).sort()).toEqual([2, 4, 4]);
+    expect(jobs).toHaveLength(3);
+    const carried = batches.flatMap((b) => (b.data as BatchJobData).i);
+    expect(carried.map((i) => i[0]).sort()).toEqual([...ids].sort());
+    // The record holds the request: the batch does not hold it again.
+    for (const item of carried) expect(item).toHaveLength(2);
+    for (const id of ids) expect(await stack.runtime.redis.hget(stack.runtime.keys.record(id), 'j')).toMatch(/^b/);
+
+    // A masked record is not the request sent: then the item carries it.
+    const secret = await produce(stack, 's', 2, 'secret');
+    const withSecret = (await jobsOf(stack)).find((j) => j.name === BATCH_JOB_NAME && (j.data as BatchJobData).i.some((i) => i[0] === secret[0]));
+    for (const item of (withSecret!.data as BatchJobData).i) expect(item[2]?.u).toContain(TOKEN);
+
+    const [lone] = await produce(stack, 'lone', 1, 'plain');
+    const job = await stack.runtime.queue.getJob(lone!);
+    expect(job?.name).toBe('deliver');
+    expect((job?.data as DeliveryJobData).u).toContain('e=lone-0');
+  });
+
+  it('a worker delivers a batch, records each outcome, and makes each failed first attempt a job of its own on the default schedule', async () => {
+    const stack = await t.start({ BATCH_SIZE: '50' }, { worker: false });
+    await stack.runtime.registry.upsert([{ id: 'half', url: `${t.receiver.base}/h?e={event_id}` }]);
+    // Every third postback's receiver answers 500.
+    t.receiver.responder = (r, _i, res) => respond(Number(/h-(\d+)/.exec(r.url)![1]) % 3 === 0 ? 500 : 200)(res);
+    const ids = await produce(stack, 'h', 30, 'half');
+    expect((await jobsOf(stack)).map((j) => j.name)).toEqual([BATCH_JOB_NAME]);
+    const worker = startWorker(stack.runtime);
+    try {
+      const failing = new Set(ids.filter((_, i) => i % 3 === 0));
+      for (const id of ids) {
+        const r = await stack.waitStatus(id, failing.has(id) ? ['retrying'] : ['delivered']);
+        expect(r.attempts).toHaveLength(1);
+        expect(r.attempts[0]!.status_code).toBe(failing.has(id) ? 500 : 200);
+        if (failing.has(id)) {
+          expect(r.next_attempt_ms! - Date.parse(r.attempts[0]!.started_at)).toBeGreaterThanOrEqual(60_000);
+          expect(r.next_attempt_ms! - Date.parse(r.attempts[0]!.started_at)).toBeLessThan(62_000);
+        }
+      }
+      // The batch is gone; each failed postback waits in its own job, 60 s as BullMQ stored it,
+      // with four attempts left of five.
+      await expect.poll(async () => (await jobsOf(stack)).filter((j) => j.name === BATCH_JOB_NAME).length, { timeout: 5000 }).toBe(0);
+      const own = await jobsOf(stack);
+      expect(own.map((j) => j.id).sort()).toEqual([...failing].sort());
+      for (const id of failing) {
+        const job = (await stack.runtime.queue.getJob(id)) ?? (await stack.runtime.queues.slow.getJob(id));
+        expect(job!.delay).toBeGreaterThan(58_000);
+        expect(job!.delay).toBeLessThanOrEqual(60_000);
+        expect(job!.opts.attempts).toBe(4);
+        expect((job!.data as DeliveryJobData).a0).toBe(1);
+      }
+      expect(t.receiver.requests).toHaveLength(30);
+      // One info line for the batch; its postbacks' lines are at debug.
+      const batchLines = stack.logs.lines.filter((l) => l.includes('"batch done"'));
+      expect(batchLines).toHaveLength(1);
+      expect(JSON.parse(batchLines[0]!)).toMatchObject({ postbacks: 30, delivered: 20, retrying: 10, failed: 0 });
+      expect(stack.logs.lines.filter((l) => l.includes('"postback delivered"'))).toHaveLength(0);
+      expect(stack.logs.lines.filter((l) => l.includes('"attempt failed"'))).toHaveLength(10);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a batch run again skips postbacks already recorded and gives a postback recorded as retrying its missing retry job', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/r?e={event_id}` }]);
+    const [done, retrying, ...rest] = await produce(stack, 'r', 5, 'ep');
+    // What a worker killed mid-batch leaves: one postback delivered, one recorded as
+    // retrying whose retry job it never added, three not started.
+    const now = Date.now();
+    const attempt = (status_code: number) => ({ n: 1, started_at: new Date(now).toISOString(), duration_ms: 3, status_code, error: null, phase: null, response_excerpt: '' });
+    await recordAttempt(stack.runtime.history, done!, attempt(200), 'delivered', now, undefined);
+    await recordAttempt(stack.runtime.history, retrying!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
+    const worker = startWorker(stack.runtime);
+    try {
+      for (const id of rest) expect((await stack.waitFinal(id)).status).toBe('delivered');
+      await expect.poll(async () => (await jobsOf(stack)).map((j) => j.id), { timeout: 5000 }).toEqual([retrying]);
+      const job = await stack.runtime.queue.getJob(retrying!);
+      expect(job!.delay).toBeGreaterThan(55_000);
+      expect((job!.data as DeliveryJobData).a0).toBe(1);
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/r?e=r-2', '/r?e=r-3', '/r?e=r-4']);
+      expect((await getRecord(stack.runtime.history, done!))?.attempts).toHaveLength(1);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a batch whose endpoint is not healthy hands its postbacks to the slow lane, each on its own, using no attempt', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    await stack.runtime.registry.upsert([{ id: 'sick', url: `${t.receiver.base}/k?e={event_id}` }]);
+    const ids = await produce(stack, 'k', 4, 'sick');
+    // The endpoint degrades after the batch was made: the worker sees it, the producer did not.
+    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'sick', 'degraded');
+    const worker = startWorker(stack.runtime);
+    try {
+      for (const id of ids) {
+        const r = await stack.waitFinal(id);
+        expect(r).toMatchObject({ status: 'delivered' });
+        expect(r.attempts).toHaveLength(1);
+      }
+      expect(await stack.get('/metrics').then((m) => m.text)).toMatch(/^postback_lane_moves_total\{reason="degraded"\} 4$/m);
+    } finally {
+      await worker.close();
+    }
+  });
+});
