@@ -27,12 +27,17 @@ interface OriginState {
   /** When the last job this process parked for the origin is due back. */
   parkedUntil: number;
   /** Callers waiting for a slot within the adaptive limit, first come first served. */
-  waiters: Waiter[] | undefined;
+  line: WaitLine | undefined;
 }
 
-interface Waiter {
-  readonly grant: (release: Release | undefined) => void;
-  readonly timer: NodeJS.Timeout;
+type Grant = (release: Release | undefined) => void;
+
+interface WaitLine {
+  /** Waiters from `head` on; those before it were served (a queue without shift()'s copying). */
+  readonly waiting: Grant[];
+  head: number;
+  lastGrantMs: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const MIN_PARK_MS = 50;
@@ -62,7 +67,7 @@ export class AdaptiveLimiter {
     let s = this.origins.get(origin);
     if (s === undefined) {
       if (this.origins.size >= MAX_TRACKED_ORIGINS) this.forgetIdle();
-      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0, waiters: undefined };
+      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0, line: undefined };
       this.origins.set(origin, s);
     }
     return s;
@@ -85,37 +90,54 @@ export class AdaptiveLimiter {
   }
 
   /**
-   * A slot within the adaptive limit, waiting up to `maxWaitMs` for one (a batch's items
-   * queue here rather than in Redis); undefined when none freed up in time.
+   * A slot within the adaptive limit, waiting for one in line (a batch's items queue here
+   * rather than in Redis). Undefined when the origin made no progress for `stallMs` while
+   * held below its ceiling (congested, or unproven and not answering): the caller should
+   * send elsewhere (the slow lane). At its ceiling it is merely busy, and callers wait.
    */
-  acquire(origin: string, maxWaitMs: number): Promise<Release | undefined> {
+  acquire(origin: string, stallMs: number): Promise<Release | undefined> {
     const s = this.state(origin);
-    if (s.inFlight < s.limit && s.waiters === undefined) return Promise.resolve(this.take(s));
+    if (s.inFlight < s.limit && s.line === undefined) return Promise.resolve(this.take(s));
     return new Promise((resolve) => {
-      const waiters = (s.waiters ??= []);
-      const waiter: Waiter = {
-        grant: resolve,
-        timer: setTimeout(() => {
-          const i = waiters.indexOf(waiter);
-          if (i >= 0) waiters.splice(i, 1);
-          if (waiters.length === 0 && s.waiters === waiters) s.waiters = undefined;
-          resolve(undefined);
-        }, maxWaitMs),
-      };
-      waiters.push(waiter);
+      if (s.line === undefined) {
+        s.line = { waiting: [], head: 0, lastGrantMs: Date.now(), timer: undefined };
+        this.watchStall(s, s.line, stallMs);
+      }
+      s.line.waiting.push(resolve);
     });
   }
 
-  /** Hands freed slots to waiters, in order. */
+  /** One timer per waiting line, not per waiter: checks every `stallMs` that the line moves. */
+  private watchStall(s: OriginState, line: WaitLine, stallMs: number): void {
+    line.timer = setTimeout(() => {
+      if (s.line !== line) return;
+      if (Date.now() - line.lastGrantMs >= stallMs && s.limit < this.options.max) {
+        s.line = undefined;
+        for (let i = line.head; i < line.waiting.length; i++) line.waiting[i]!(undefined);
+        return;
+      }
+      this.watchStall(s, line, stallMs);
+    }, stallMs);
+  }
+
+  /** Hands freed slots to the line, in order. */
   private wake(s: OriginState): void {
-    const waiters = s.waiters;
-    if (waiters === undefined) return;
-    while (waiters.length > 0 && s.inFlight < s.limit) {
-      const w = waiters.shift()!;
-      clearTimeout(w.timer);
-      w.grant(this.take(s));
+    const line = s.line;
+    if (line === undefined) return;
+    const { waiting } = line;
+    while (line.head < waiting.length && s.inFlight < s.limit) {
+      const grant = waiting[line.head]!;
+      waiting[line.head++] = undefined as unknown as Grant;
+      line.lastGrantMs = Date.now();
+      grant(this.take(s));
     }
-    if (waiters.length === 0) s.waiters = undefined;
+    if (line.head >= waiting.length) {
+      clearTimeout(line.timer);
+      s.line = undefined;
+    } else if (line.head > 1024 && line.head * 2 > waiting.length) {
+      waiting.splice(0, line.head);
+      line.head = 0;
+    }
   }
 
   private capOf(s: OriginState, mode: AcquireMode): number {
@@ -157,6 +179,6 @@ export class AdaptiveLimiter {
   /** Keeps the map as small as the set of busy origins. */
   private forgetIdle(): void {
     const now = Date.now();
-    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.parkedUntil < now && s.waiters === undefined) this.origins.delete(origin);
+    for (const [origin, s] of this.origins) if (s.inFlight === 0 && s.parkedUntil < now && s.line === undefined) this.origins.delete(origin);
   }
 }

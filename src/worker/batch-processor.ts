@@ -14,8 +14,8 @@ import type { ProcessorDeps } from './processor.js';
 import { recordWithRetry } from './record-with-retry.js';
 import { sendAttempt } from './send-attempt.js';
 
-/** How long a batch's item waits in this process for a slot at its origin before the slow lane takes it. */
-const SLOT_WAIT_MS = 1000;
+/** How long a batch's items wait in this process for a slot at an origin that makes no progress before the slow lane takes them. */
+const SLOT_STALL_MS = 1000;
 /** How soon a batch that met Redis away before reading its records is tried again. */
 const REDIS_AWAY_RETRY_MS = 1000;
 
@@ -37,8 +37,8 @@ interface Tally {
  *    makes sure a postback recorded `retrying` has its retry job: it repeats at most what
  *    was in flight.
  * 2. Each item is gated as a lone job would be (disabled: final; not healthy: its own job on
- *    the slow lane), waits here for a slot at its origin (up to SLOT_WAIT_MS, then the
- *    slow lane takes it unless the origin is merely busy at its ceiling), and is sent.
+ *    the slow lane), waits in line here for a slot at its origin (the slow lane takes it if
+ *    the line stalls for SLOT_STALL_MS below the origin's ceiling), and is sent.
  * 3. Outcomes are recorded as they come, coalesced into pipelines (AttemptWriter); a
  *    postback that must retry becomes a job of its own on its schedule, added after its
  *    record. Only then does the batch complete.
@@ -74,9 +74,7 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     let startedMs = Date.now();
     let durationMs = 0;
     if (outcome === undefined) {
-      let release = await limiter.acquire(origin, SLOT_WAIT_MS);
-      // At its ceiling the origin is merely busy: keep waiting, as any busy origin's jobs do.
-      while (release === undefined && limiter.atCeiling(origin)) release = await limiter.acquire(origin, SLOT_WAIT_MS);
+      const release = await limiter.acquire(origin, SLOT_STALL_MS);
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane takes it.
         await ownJob(item, request, 0, 0, 'slow');

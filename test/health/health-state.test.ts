@@ -96,3 +96,33 @@ describe('AdaptiveLimiter', () => {
     expect(delays[4]!).toBeGreaterThan(delays[0]!);
   });
 });
+
+describe('AdaptiveLimiter.acquire (a batch waiting in line)', () => {
+  it('grants slots in arrival order as they free up, and the limit grows while it does', async () => {
+    const l = new AdaptiveLimiter({ initial: 2, min: 1, max: 4 });
+    const order: number[] = [];
+    const releases = await Promise.all([l.acquire('o', 1000), l.acquire('o', 1000)]);
+    const waiting = [0, 1, 2, 3].map((i) => l.acquire('o', 1000).then((r) => (order.push(i), r)));
+    releases[0]!(5, false); // limit 2 -> 4: three may start
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([0, 1, 2]);
+    releases[1]!(5, false);
+    const rest = await Promise.all(waiting);
+    expect(order).toEqual([0, 1, 2, 3]);
+    expect(rest.every((r) => typeof r === 'function')).toBe(true);
+  });
+
+  it('sends a stalled line elsewhere (undefined) below the ceiling, but keeps it waiting at the ceiling', async () => {
+    const below = new AdaptiveLimiter({ initial: 1, min: 1, max: 8 });
+    const held = await below.acquire('dead', 50);
+    expect(await Promise.all([below.acquire('dead', 50), below.acquire('dead', 50)])).toEqual([undefined, undefined]);
+    held!(5, false);
+
+    const full = new AdaptiveLimiter({ initial: 1, min: 1, max: 1 });
+    const busy = await full.acquire('busy', 50);
+    const waiter = full.acquire('busy', 50);
+    await new Promise((r) => setTimeout(r, 150)); // three stall periods pass
+    busy!(5, false);
+    expect(typeof (await waiter)).toBe('function');
+  });
+});
