@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HistoryContext } from './history-context.js';
-import { F, type RecordStatic } from './postback-record.js';
+import { F, encodeStatic, type RecordStatic } from './postback-record.js';
 import { indexScore } from './query-postbacks.js';
 
 let sequence = 0;
@@ -22,7 +22,7 @@ export function createRecords(ctx: HistoryContext, tx: ChainableCommander, recor
   const index: (string | number)[] = [];
   for (const r of records) {
     const key = ctx.keys.record(r.id);
-    const fields: (string | number)[] = [F.static, JSON.stringify(r.data), F.status, 'queued', F.next, r.nextAttemptMs];
+    const fields: (string | number)[] = [F.static, encodeStatic(r.data), F.status, 'queued', F.next, r.nextAttemptMs];
     if (r.replayRequest !== undefined) fields.push(F.replayRequest, JSON.stringify(r.replayRequest));
     if (r.batchJobId !== undefined) fields.push(F.batch, r.batchJobId);
     tx.hset(key, ...fields);

@@ -58,10 +58,49 @@ export const F = {
   attempt: (n: number) => `a${n}`,
 } as const;
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const NULLABLE = ['publisher_id', 'offer_id', 'advertiser_name', 'payout'] as const;
+
+/**
+ * The static part as stored: JSON without what is implied (null fields; GET, no headers, no
+ * body), because every pending postback carries it. decodeStatic puts the defaults back.
+ */
+export function encodeStatic(data: RecordStatic): string {
+  const out: Record<string, unknown> = { ...data };
+  for (const k of NULLABLE) if (out[k] === null) delete out[k];
+  const r = data.request;
+  const req: Record<string, unknown> = { url: r.url };
+  if (r.method !== 'GET') req.method = r.method;
+  for (const _ in r.headers) {
+    req.headers = r.headers;
+    break;
+  }
+  if (r.body !== null) req.body = r.body;
+  out.request = req;
+  return JSON.stringify(out);
+}
+
+/** Reads what encodeStatic wrote (and the full form older records hold). */
+export function decodeStatic(json: string): RecordStatic {
+  const d = JSON.parse(json) as Partial<RecordStatic> & { request: Partial<RecordStatic['request']> & { url: string } };
+  const r = d.request;
+  return {
+    ...d,
+    event_id: d.event_id!,
+    endpoint_id: d.endpoint_id!,
+    created_ms: d.created_ms!,
+    publisher_id: d.publisher_id ?? null,
+    offer_id: d.offer_id ?? null,
+    advertiser_name: d.advertiser_name ?? null,
+    payout: d.payout ?? null,
+    request: { method: r.method ?? 'GET', url: r.url, headers: r.headers ?? NO_HEADERS, body: r.body ?? null },
+  };
+}
+
 export function recordFromHash(id: string, hash: Record<string, string>): PostbackRecord | undefined {
   const d = hash[F.static];
   if (d === undefined) return undefined;
-  const base = JSON.parse(d) as RecordStatic;
+  const base = decodeStatic(d);
   const count = Number(hash[F.count] ?? '0');
   const attempts: AttemptRecord[] = [];
   for (let n = 1; n <= count + 1; n++) {

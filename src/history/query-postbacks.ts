@@ -1,6 +1,6 @@
 import { ValidationError, describeValue, type ErrorDetail } from '../errors/base-error.js';
 import type { HistoryContext } from './history-context.js';
-import { F, POSTBACK_STATUSES, type PostbackStatus, type RecordStatic } from './postback-record.js';
+import { F, POSTBACK_STATUSES, decodeStatic, type PostbackStatus, type RecordStatic } from './postback-record.js';
 
 /** Filters of GET /v1/postbacks, the CSV export, bulk replay and `postback history`. */
 export interface PostbackFilter {
@@ -153,7 +153,7 @@ async function loadSummaries(ctx: HistoryContext, ids: readonly string[]): Promi
     const [d, s, c, h, f, e] = fields as (string | null)[];
     if (!d) return undefined; // expired between index trims
     return {
-      ...(JSON.parse(d) as RecordStatic),
+      ...decodeStatic(d),
       id,
       status: (s ?? 'queued') as PostbackStatus,
       attempts: Number(c ?? 0),
