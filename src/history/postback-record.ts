@@ -71,10 +71,7 @@ export function encodeStatic(data: RecordStatic): string {
   const r = data.request;
   const req: Record<string, unknown> = { url: r.url };
   if (r.method !== 'GET') req.method = r.method;
-  for (const _ in r.headers) {
-    req.headers = r.headers;
-    break;
-  }
+  if (Object.keys(r.headers).length > 0) req.headers = r.headers;
   if (r.body !== null) req.body = r.body;
   out.request = req;
   return JSON.stringify(out);
