@@ -4,8 +4,10 @@ import type { FieldValue, PostbackEvent } from './event.js';
 import { EVENT_LIMITS as L } from './limits.js';
 
 /** Input aliases (MaxPPI passes the publisher's click id as cid or clickid). */
-const ALIASES: Readonly<Record<string, string>> = { cid: 'external_id', clickid: 'external_id' };
-
+const ALIASES: readonly (readonly [alias: string, canonical: string])[] = [
+  ['cid', 'external_id'],
+  ['clickid', 'external_id'],
+];
 
 export interface ValidateOptions {
   /** Clock for a missing occurred_at; injectable for tests. */
@@ -59,7 +61,7 @@ export function checkEvent(
       else target = value as Record<string, unknown>;
       continue;
     }
-    if (!L.fieldNamePattern.test(key)) {
+    if (!validFieldName(key)) {
       bad(key, key, 'field names must match [A-Za-z_][A-Za-z0-9_.-]{0,63}');
       continue;
     }
@@ -72,7 +74,7 @@ export function checkEvent(
     fields[key] = value as FieldValue;
   }
 
-  for (const [alias, canonical] of Object.entries(ALIASES)) {
+  for (const [alias, canonical] of ALIASES) {
     const v = fields[alias];
     if (v !== undefined && fields[canonical] === undefined) fields[canonical] = v;
   }
@@ -131,7 +133,7 @@ export function checkEvent(
     if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) bad('occurred_at', occurred, 'must be an ISO 8601 date or epoch milliseconds');
     else occurredMs = ms;
   }
-  const occurredAt = new Date(occurredMs).toISOString();
+  const occurredAt = isoTime(occurredMs);
   fields.occurred_at = occurredAt;
 
   if (endpointId === undefined && publisherId === undefined && target === undefined && details.length === 0) {
@@ -159,6 +161,30 @@ export function checkEvent(
       payload,
     },
   };
+}
+
+/** Field names already seen to match the pattern, so a batch tests each name once; bounded. */
+const GOOD_NAMES = new Set<string>();
+const GOOD_NAMES_MAX = 1024;
+function validFieldName(key: string): boolean {
+  if (GOOD_NAMES.has(key)) return true;
+  if (!L.fieldNamePattern.test(key)) return false;
+  if (GOOD_NAMES.size < GOOD_NAMES_MAX) GOOD_NAMES.add(key);
+  return true;
+}
+
+/**
+ * `new Date(ms).toISOString()`, remembering the last answer: a batch's events without
+ * occurred_at mostly share one millisecond.
+ */
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
 
 function checkScalar(value: unknown): string | undefined {

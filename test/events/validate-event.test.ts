@@ -53,6 +53,17 @@ describe('validateEvent', () => {
     expect(Object.keys(e.payload)).toEqual(['__proto__', 'a']);
   });
 
+  it('gives each event of a batch its own occurred_at, given or now', () => {
+    const now = Date.parse('2026-11-21T10:00:00.000Z');
+    const [a, b, c, d] = validateEvents(
+      [{ ...base, occurred_at: '2026-01-02T03:04:05.678Z' }, base, { ...base, occurred_at: 1700000000000 }, base],
+      { now: () => now },
+    );
+    expect([a, b, c, d].map((e) => e?.fields.occurred_at)).toEqual([
+      '2026-01-02T03:04:05.678Z', '2026-11-21T10:00:00.000Z', '2023-11-14T22:13:20.000Z', '2026-11-21T10:00:00.000Z',
+    ]);
+  });
+
   it('names each bad event of a batch by index and accepts none of it', () => {
     expect(() => validateEvents([base, { ...base, type: 'X' }, base])).toThrow(ValidationError);
     try {
