@@ -1,3 +1,5 @@
+import { ACCEPTED_SCHEMA } from './routes/events.js';
+
 /** The OpenAPI 3.1 document served at GET /openapi.json. Hand-written; test/api checks every route is in it. */
 const filterParams = ['from', 'to', 'status', 'endpoint_id', 'publisher_id', 'event_id'].map((name) => ({
   name,
@@ -57,7 +59,7 @@ export const OPENAPI = {
         summary: 'Enqueue one event or {"events": [...]} (at most 1000, 1 MiB); all or nothing',
         parameters: [{ name: 'force', in: 'query', required: false, schema: { type: 'boolean' }, description: 'true: bypass dedupe' }],
         requestBody: { content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Event' }, { type: 'object', properties: { events: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/Event' } } } }] } } } },
-        responses: { '202': { description: 'accepted: {"events": [{id, postbacks, duplicate, skipped}]}' }, ...errors, '413': { description: 'body over 1 MiB' }, '503': { description: 'Redis unavailable; nothing accepted' } },
+        responses: { '202': { description: 'accepted: {"events": [{id, postbacks, duplicate, skipped}]}', content: { 'application/json': { schema: ACCEPTED_SCHEMA } } }, ...errors, '413': { description: 'body over 1 MiB' }, '503': { description: 'Redis unavailable; nothing accepted' } },
       },
     },
     '/v1/postbacks': {

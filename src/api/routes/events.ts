@@ -4,9 +4,41 @@ import type { ApiContext } from '../api-context.js';
 
 export const MAX_BATCH = 1000;
 
+const text = { type: 'string' } as const;
+
+/**
+ * The 202 body, {"events": [{id, postbacks, duplicate, skipped}]}, as JSON Schema. fastify
+ * compiles it once into a serialiser (fast-json-stringify), about twice as fast as
+ * JSON.stringify on a 1000-event reply. It writes only the properties named here: a field
+ * added to ProduceResult must be added here too (test/api/events-route.test.ts checks the
+ * whole body). OpenAPI documents the reply with the same schema.
+ */
+export const ACCEPTED_SCHEMA = {
+  type: 'object',
+  required: ['events'],
+  properties: {
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'postbacks', 'duplicate', 'skipped'],
+        properties: {
+          id: text,
+          postbacks: { type: 'array', items: text },
+          duplicate: { type: 'boolean' },
+          skipped: {
+            type: 'array',
+            items: { type: 'object', required: ['endpoint_id', 'reason'], properties: { endpoint_id: text, reason: text } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 /** POST /v1/events: one event, or {"events": [...]} (at most 1000); all or nothing. */
 export function eventRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'producer'>): void {
-  app.post('/v1/events', async (request, reply) => {
+  app.post('/v1/events', { schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
     const body = request.body;
     let events: unknown[];
     let batch = false;
