@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { DeliveryTimeoutError } from './errors.js';
@@ -22,6 +23,8 @@ function headerValue(h: string | string[] | undefined): string | undefined {
  * One HTTP attempt and nothing else: a single overall deadline (`timeoutMs`) on top of
  * undici's headers and body timeouts; at most EXCERPT_BYTES kept, the rest drained or the
  * socket dropped. Throws what undici throws, or DeliveryTimeoutError at the deadline.
+ * The deadline is a plain timer cleared when the attempt ends (AbortSignal.timeout's would
+ * live on for the whole timeout after every fast answer).
  */
 export async function send(
   dispatcher: Dispatcher,
@@ -29,7 +32,8 @@ export async function send(
   extraHeaders: Readonly<Record<string, string>> | undefined,
   timeoutMs: number,
 ): Promise<RawResponse> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
   let phase: 'headers' | 'body' = 'headers';
   try {
     const res = await request(req.url, {
@@ -37,31 +41,50 @@ export async function send(
       method: req.method,
       headers: extraHeaders === undefined ? req.headers : { ...req.headers, ...extraHeaders },
       body: req.body,
-      signal,
+      signal: deadline.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
     phase = 'body';
+    const excerpt = await readExcerpt(res.body);
+    return {
+      statusCode: res.statusCode,
+      location: headerValue(res.headers.location),
+      retryAfter: headerValue(res.headers['retry-after']),
+      excerpt,
+    };
+  } catch (err) {
+    if (deadline.signal.aborted) throw new DeliveryTimeoutError(timeoutMs, phase);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The body's first EXCERPT_BYTES as text; the rest is read and dropped up to DRAIN_BYTES
+ * (the socket stays reusable), past that the body and its socket are destroyed. Events,
+ * not async iteration: a body is usually one small chunk, and an iterator costs more.
+ */
+function readExcerpt(body: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let kept = 0;
     let seen = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    const done = (): void => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, kept).toString('utf8'));
+    body.on('data', (chunk: Buffer) => {
       seen += chunk.length;
       if (kept < EXCERPT_BYTES) {
         const part = chunk.length + kept > EXCERPT_BYTES ? chunk.subarray(0, EXCERPT_BYTES - kept) : chunk;
         chunks.push(part);
         kept += part.length;
       }
-      if (seen > DRAIN_BYTES) break; // leaving the loop destroys the body and its socket
-    }
-    return {
-      statusCode: res.statusCode,
-      location: headerValue(res.headers.location),
-      retryAfter: headerValue(res.headers['retry-after']),
-      excerpt: Buffer.concat(chunks, kept).toString('utf8'),
-    };
-  } catch (err) {
-    if (signal.aborted) throw new DeliveryTimeoutError(timeoutMs, phase);
-    throw err;
-  }
+      if (seen > DRAIN_BYTES) {
+        body.destroy();
+        done();
+      }
+    });
+    body.once('end', done);
+    body.once('error', reject);
+  });
 }
