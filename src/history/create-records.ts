@@ -3,6 +3,7 @@ import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HistoryContext } from './history-context.js';
 import { F, encodeStatic, type RecordStatic } from './postback-record.js';
 import { indexScore } from './query-postbacks.js';
+import { CREATE_RECORDS } from './scripts/create-records.js';
 
 let sequence = 0;
 
@@ -16,21 +17,20 @@ export interface NewRecord {
   readonly batchJobId?: string | undefined;
 }
 
-/** Queues the writes of new `queued` records and their index entries on `tx`. */
-export function createRecords(ctx: HistoryContext, tx: ChainableCommander, records: readonly NewRecord[]): void {
-  const ttl = ctx.retentionMs;
-  const index: (string | number)[] = [];
+/** Writes new `queued` records and their index entries (one script call, atomic). */
+export async function createRecords(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const keys: string[] = [ctx.keys.index];
+  const args: (string | number)[] = [ctx.retentionMs];
   for (const r of records) {
-    const key = ctx.keys.record(r.id);
+    keys.push(ctx.keys.record(r.id));
     const fields: (string | number)[] = [F.static, encodeStatic(r.data), F.status, 'queued', F.next, r.nextAttemptMs];
     if (r.replayRequest !== undefined) fields.push(F.replayRequest, JSON.stringify(r.replayRequest));
     if (r.batchJobId !== undefined) fields.push(F.batch, r.batchJobId);
-    tx.hset(key, ...fields);
-    tx.pexpire(key, ttl);
-    index.push(indexScore(r.data.created_ms, sequence++), r.id);
+    args.push(indexScore(r.data.created_ms, sequence++), r.id, fields.length, ...fields);
     if (sequence >= 1000) sequence = 0;
   }
-  if (index.length > 0) tx.zadd(ctx.keys.index, ...index);
+  await CREATE_RECORDS.run(ctx.redis, keys, args);
 }
 
 /** Undoes createRecords (the enqueue after it failed). */

@@ -1,10 +1,10 @@
 import type { HistoryContext } from './history-context.js';
 import { F, type AttemptRecord, type PostbackStatus } from './postback-record.js';
-import { RECORD_ATTEMPT } from './scripts/record-attempt.js';
+import { RECORD_ATTEMPTS } from './scripts/record-attempt.js';
 
 export type AttemptStatus = Exclude<PostbackStatus, 'queued'>;
 
-/** The keys and arguments of one RECORD_ATTEMPT call. */
+/** The key and arguments of one record in a RECORD_ATTEMPTS call. */
 function recordAttemptCall(
   ctx: HistoryContext,
   postbackId: string,
@@ -12,9 +12,9 @@ function recordAttemptCall(
   status: AttemptStatus,
   nowMs: number,
   nextAttemptMs: number | undefined,
-): { keys: string[]; args: (string | number)[] } {
+): { key: string; args: (string | number)[] } {
   return {
-    keys: [ctx.keys.record(postbackId)],
+    key: ctx.keys.record(postbackId),
     args: [
       F.attempt(attempt.n),
       JSON.stringify(attempt),
@@ -41,20 +41,21 @@ export async function recordAttempt(
   nowMs: number,
   nextAttemptMs: number | undefined,
 ): Promise<boolean> {
-  const { keys, args } = recordAttemptCall(ctx, postbackId, attempt, status, nowMs, nextAttemptMs);
-  return (await RECORD_ATTEMPT.run(ctx.redis, keys, args)) === 1;
+  const { key, args } = recordAttemptCall(ctx, postbackId, attempt, status, nowMs, nextAttemptMs);
+  const [written] = (await RECORD_ATTEMPTS.run(ctx.redis, [key], args)) as number[];
+  return written === 1;
 }
 
 interface PendingWrite {
-  readonly call: { keys: string[]; args: (string | number)[] };
+  readonly call: { key: string; args: (string | number)[] };
   readonly resolve: (written: boolean) => void;
   readonly reject: (err: unknown) => void;
 }
 
 /**
  * recordAttempt for many postbacks finishing at about the same time (a batch's): the writes
- * asked for within one turn of the event loop go out as one pipeline, so a batch's outcomes
- * cost a round trip or two, not one each. Each caller still hears about its own write.
+ * asked for within one turn of the event loop go out as one script call, so a batch's
+ * outcomes cost a command or two, not one each. Each caller still hears about its own write.
  */
 export class AttemptWriter {
   private readonly ctx: HistoryContext;
@@ -80,12 +81,10 @@ export class AttemptWriter {
     this.pending = [];
     this.scheduled = false;
     try {
-      const replies = await RECORD_ATTEMPT.runMany(this.ctx.redis, batch.map((w) => w.call));
-      batch.forEach((w, i) => {
-        const r = replies[i];
-        if (r instanceof Error) w.reject(r);
-        else w.resolve(r === 1);
-      });
+      const keys = batch.map((w) => w.call.key);
+      const args = batch.flatMap((w) => w.call.args);
+      const written = (await RECORD_ATTEMPTS.run(this.ctx.redis, keys, args)) as number[];
+      batch.forEach((w, i) => w.resolve(written[i] === 1));
     } catch (err) {
       for (const w of batch) w.reject(err);
     }

@@ -32,7 +32,7 @@ export interface EnqueueContext {
 }
 
 /**
- * Writes the postbacks' `queued` records (one MULTI), then their jobs (addBulk per lane).
+ * Writes the postbacks' `queued` records (one script call), then their jobs (addBulk per lane).
  * The first attempts of a call's postbacks for healthy endpoints, due at the same time, go
  * as batch jobs of up to `batchSize` (see batchJob); the rest (a lone postback, the slow
  * lane, a delay of their own) as one job each.
@@ -44,15 +44,8 @@ export interface EnqueueContext {
 export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly EnqueueItem[], now: number): Promise<void> {
   if (items.length === 0) return;
   const plan = planJobs(ctx, items, now);
-  const tx = ctx.redis.multi();
-  createRecords(ctx.history, tx, plan.records);
   try {
-    await guardRedis(async () => {
-      // A MULTI reports a failed command in its results, not by rejecting: check them.
-      const replies = await tx.exec();
-      const failed = replies?.find(([err]) => err !== null);
-      if (replies === null || failed) throw failed?.[0] ?? new Error('transaction aborted');
-    });
+    await guardRedis(() => createRecords(ctx.history, plan.records));
     await guardRedis(() => Promise.all([addAll(ctx.queues.fast, plan.jobs.fast), addAll(ctx.queues.slow, plan.jobs.slow)]));
   } catch (err) {
     // If even the check fails (Redis away), take it as no job: undo all.

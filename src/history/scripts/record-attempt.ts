@@ -4,17 +4,29 @@ import { LuaScript } from './run-script.js';
 /** Lua string literals of the record's field names, from the one table in postback-record.ts. */
 const f = (name: string): string => `'${name}'`;
 
+/** ARGV entries per record of RECORD_ATTEMPTS. */
+export const RECORD_ATTEMPT_ARGS = 8;
+
 /**
- * KEYS[1] the record; ARGV: attempt field, attempt JSON, count, status, http status,
- * finished ms ('' while retrying), next attempt ms (''), last error ('').
+ * KEYS: records; ARGV, 8 per record: attempt field, attempt JSON, count, status, http
+ * status, finished ms ('' while retrying), next attempt ms (''), last error ('').
  * Writes only into a record that exists: a record that expired (retention shorter than
  * the schedule) is not brought back as a key without TTL or static data.
- * Returns 1 when written, 0 when the record is gone.
+ * Returns, per record, 1 when written, 0 when the record is gone. One call for many
+ * records (a batch's outcomes): one command on the wire, not one per postback.
  */
-export const RECORD_ATTEMPT = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ${f(F.count)}, ARGV[3], ${f(F.status)}, ARGV[4], ${f(F.http)}, ARGV[5], ${f(F.finished)}, ARGV[6], ${f(F.next)}, ARGV[7], ${f(F.lastError)}, ARGV[8])
-return 1
+export const RECORD_ATTEMPTS = new LuaScript(`
+local out = {}
+for i = 1, #KEYS do
+  local a = (i - 1) * ${RECORD_ATTEMPT_ARGS}
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    out[i] = 0
+  else
+    redis.call('HSET', KEYS[i], ARGV[a + 1], ARGV[a + 2], ${f(F.count)}, ARGV[a + 3], ${f(F.status)}, ARGV[a + 4], ${f(F.http)}, ARGV[a + 5], ${f(F.finished)}, ARGV[a + 6], ${f(F.next)}, ARGV[a + 7], ${f(F.lastError)}, ARGV[a + 8])
+    out[i] = 1
+  end
+end
+return out
 `);
 
 /**
