@@ -74,6 +74,12 @@ export async function commandCalls(redis) {
   return calls;
 }
 
+/** Socket reads Redis has processed: each is one batch of commands a client sent at once, so a round trip. */
+export async function readsProcessed(redis) {
+  const info = await redis.info('stats');
+  return Number(/total_reads_processed:(\d+)/.exec(info)[1]);
+}
+
 export async function usedMemory(redis) {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)[1]);

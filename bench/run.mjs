@@ -71,6 +71,7 @@ try {
       retry_lateness_failing_endpoint_ms: { p50: latenessOpen.p50_ms, p99: latenessOpen.p99_ms, step_ms: latenessOpen.step_ms, samples: latenessOpen.samples },
       redis_bytes_per_pending_postback: bytes.bytes_per_pending,
       redis_commands_per_delivered_postback: c.commands_per_delivered,
+      redis_round_trips_per_delivered_postback: c.round_trips_per_delivered,
       scale_out: { one_worker: scale1.per_second, two_workers: scale2.per_second, ratio: scale2.per_second / scale1.per_second },
       worker_rss: { c_before: c.rss_before, c_after: c.rss_after, b_before: b.rss_before, b_after: b.rss_after },
     };
@@ -99,7 +100,8 @@ try {
     console.log(`| latency p50 at 2000/s (ms) | ${f(latency.p50_ms)} | | |`);
     console.log(`| retry lateness p50 (ms) | ${f(lateness.p50_ms)} | | |`);
     console.log(`| retry lateness, endpoint failing every first attempt (circuit open, slow lane), p50 / p99 (ms) | ${f(latenessOpen.p50_ms)} / ${f(latenessOpen.p99_ms)} | | |`);
-    console.log(`| Redis commands / delivered postback | ${f(c.commands_per_delivered, 1)} | | |`);
+    console.log(`| Redis commands / delivered postback (Lua-internal included) | ${f(c.commands_per_delivered, 1)} | | |`);
+    console.log(`| Redis round trips / delivered postback (socket reads Redis processed) | ${f(c.round_trips_per_delivered, 2)} | | |`);
     console.log(`| 2 worker processes / 1 (drain ${N}) | ${f(scale2.per_second / scale1.per_second, 2)} (${f(scale1.per_second)} -> ${f(scale2.per_second)}/s) | | |`);
     console.log(`| worker RSS before -> after (c) | ${mb(c.rss_before)} -> ${mb(c.rss_after)} | | |`);
     console.log(`| worker RSS before -> after (b) | ${mb(b.rss_before)} -> ${mb(b.rss_after)} | | |`);

@@ -7,7 +7,7 @@ import { createLogger } from '../dist/src/logging/logger.js';
 import { Runtime } from '../dist/src/runtime/runtime.js';
 import { startWorker } from '../dist/src/worker/worker-service.js';
 import { iteratePostbacks } from '../dist/src/history/query-postbacks.js';
-import { commandCalls, percentile, sleep, usedMemory } from './lib.mjs';
+import { commandCalls, percentile, readsProcessed, sleep, usedMemory } from './lib.mjs';
 
 const { MODE, TARGET, N, LOG_FILE } = process.env;
 const n = Number(N ?? 0);
@@ -52,14 +52,17 @@ if (MODE === 'bytes') {
     await waitDelivered(2000);
     const rssBefore = process.memoryUsage().rss;
     const callsBefore = await commandCalls(probe);
+    const readsBefore = await readsProcessed(probe);
     const t0 = performance.now();
     await produceAll('bench', n);
     await waitDelivered(2000 + n);
     const seconds = (performance.now() - t0) / 1000;
     const callsAfter = await commandCalls(probe);
+    const readsAfter = await readsProcessed(probe);
     result = {
       deliveries: n, seconds, per_second: n / seconds,
       commands_per_delivered: (callsAfter - callsBefore) / n,
+      round_trips_per_delivered: (readsAfter - readsBefore) / n,
       rss_before: rssBefore, rss_after: process.memoryUsage().rss,
     };
   } else if (MODE === 'latency') {
