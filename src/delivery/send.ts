@@ -36,15 +36,16 @@ export async function send(
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   let phase: 'headers' | 'body' = 'headers';
   try {
-    const res = await request(req.url, {
-      dispatcher,
+    const split = splitUrl(req.url);
+    const options = {
       method: req.method,
       headers: extraHeaders === undefined ? req.headers : { ...req.headers, ...extraHeaders },
       body: req.body,
       signal: deadline.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-    });
+    };
+    const res = split === undefined ? await request(req.url, { dispatcher, ...options }) : await dispatcher.request({ ...split, ...options });
     phase = 'body';
     const excerpt = await readExcerpt(res.body);
     return {
@@ -59,6 +60,22 @@ export async function send(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An origin-form URL undici would send unchanged: lower-case host, no fragment, no dot segments, path characters as they go on the wire. */
+const PLAIN_URL = /^(https?:\/\/[a-z0-9.-]+(?::\d{1,5})?)(\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*)?$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+
+/**
+ * Origin and path of a plain URL, split without a URL object (undici's `request(url)`
+ * parses one per call); undefined for anything else, which goes through undici's parser.
+ */
+export function splitUrl(url: string): { origin: string; path: string } | undefined {
+  const m = PLAIN_URL.exec(url);
+  if (m === null) return undefined;
+  const path = m[2] ?? '/';
+  if (DOT_SEGMENT.test(path)) return undefined;
+  return { origin: m[1]!, path };
 }
 
 /**

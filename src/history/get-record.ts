@@ -1,5 +1,5 @@
 import type { HistoryContext } from './history-context.js';
-import { F, decodeStatic, recordFromHash, type PostbackRecord } from './postback-record.js';
+import { F, decodeStaticRequest, recordFromHash, type PostbackRecord } from './postback-record.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 
 export async function getRecord(ctx: HistoryContext, postbackId: string): Promise<PostbackRecord | undefined> {
@@ -15,5 +15,5 @@ export async function getReplayRequest(ctx: HistoryContext, postbackId: string):
   const [real, data] = await ctx.redis.hmget(ctx.keys.record(postbackId), F.replayRequest, F.static);
   if (real) return JSON.parse(real) as RenderedRequest;
   if (!data) return undefined;
-  return decodeStatic(data).request;
+  return decodeStaticRequest(data);
 }

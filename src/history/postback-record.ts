@@ -77,10 +77,20 @@ export function encodeStatic(data: RecordStatic): string {
   return JSON.stringify(out);
 }
 
+type StoredRequest = Partial<RecordStatic['request']> & { url: string };
+
+function requestOf(r: StoredRequest): RecordStatic['request'] {
+  return { method: r.method ?? 'GET', url: r.url, headers: r.headers ?? NO_HEADERS, body: r.body ?? null };
+}
+
+/** Only the request of what encodeStatic wrote (a batch's worker needs nothing else). */
+export function decodeStaticRequest(json: string): RecordStatic['request'] {
+  return requestOf((JSON.parse(json) as { request: StoredRequest }).request);
+}
+
 /** Reads what encodeStatic wrote (and the full form older records hold). */
 export function decodeStatic(json: string): RecordStatic {
-  const d = JSON.parse(json) as Partial<RecordStatic> & { request: Partial<RecordStatic['request']> & { url: string } };
-  const r = d.request;
+  const d = JSON.parse(json) as Partial<RecordStatic> & { request: StoredRequest };
   return {
     ...d,
     event_id: d.event_id!,
@@ -90,7 +100,7 @@ export function decodeStatic(json: string): RecordStatic {
     offer_id: d.offer_id ?? null,
     advertiser_name: d.advertiser_name ?? null,
     payout: d.payout ?? null,
-    request: { method: r.method ?? 'GET', url: r.url, headers: r.headers ?? NO_HEADERS, body: r.body ?? null },
+    request: requestOf(d.request),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HistoryContext } from './history-context.js';
-import { F, decodeStatic, type PostbackStatus } from './postback-record.js';
+import { F, decodeStaticRequest, type PostbackStatus } from './postback-record.js';
 
 /** What a batch's worker needs of a postback's record before its first attempt. */
 export interface PendingRecord {
@@ -49,7 +49,7 @@ export async function readBatchRecords(
       status: status as PostbackStatus,
       count: Number(count ?? '0'),
       nextMs: next === null || next === undefined || next === '' ? undefined : Number(next),
-      request: item.needRequest && typeof d === 'string' ? decodeStatic(d).request : undefined,
+      request: item.needRequest && typeof d === 'string' ? decodeStaticRequest(d) : undefined,
       ownJob,
     };
   });
