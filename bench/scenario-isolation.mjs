@@ -108,6 +108,8 @@ async function startDispatcher(redisUrl, logFile) {
     ALLOW_PRIVATE_TARGETS: 'true',
     LOG_LEVEL: 'warn',
     RETRY_SCHEDULE: SCHEDULE.join(','),
+    // Comparing runs: ISOLATION_BATCH_SIZE=1 sends every postback as a job of its own.
+    ...(env.ISOLATION_BATCH_SIZE ? { BATCH_SIZE: env.ISOLATION_BATCH_SIZE } : {}),
   };
   const fd = openSync(logFile, 'a');
   // ISOLATION_CPU_PROF=DIR writes a V8 CPU profile of the dispatcher there (for `node --cpu-prof` readers).
@@ -304,6 +306,7 @@ try {
     dispatcher_work: {
       lane_moves: metricSum(metricsText, 'postback_lane_moves_total'),
       parked: metricSum(metricsText, 'postback_parked_total'),
+      parked_fast: metricSum(metricsText, 'postback_parked_total', 'lane="fast"'),
       attempts_sent: metricSum(metricsText, 'postback_attempts_total'),
       circuit_open: metricSum(metricsText, 'postback_endpoint_attempts_total', 'outcome="circuit_open"'),
     },

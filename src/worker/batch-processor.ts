@@ -19,6 +19,19 @@ const SLOT_STALL_MS = 1000;
 /** How soon a batch that met Redis away before reading its records is tried again. */
 const REDIS_AWAY_RETRY_MS = 1000;
 
+/**
+ * A batch hands its items for a bad origin to the slow lane all at once; spread over this
+ * much time, their jobs reach the slow lane's worker as a trickle rather than a burst that
+ * would hold the event loop (and the healthy postbacks behind it).
+ */
+const SPILL_SPREAD_MS = 250;
+const spillDelayMs = (): number => Math.floor(Math.random() * SPILL_SPREAD_MS);
+
+/** How many of a batch's items start in one turn of the event loop. */
+const START_GROUP = 8;
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 /** What became of one item of a batch. */
 type ItemResult = 'delivered' | 'retrying' | 'failed' | 'moved' | 'done_before';
 
@@ -65,7 +78,7 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     let outcome: Outcome | undefined;
     if (state === 'disabled') outcome = DISABLED;
     else if (state !== 'healthy') {
-      await ownJob(item, request, 0, 0, 'slow');
+      await ownJob(item, request, 0, spillDelayMs(), 'slow');
       deps.metrics.laneMoves.inc({ reason: state });
       return 'moved';
     }
@@ -77,7 +90,7 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       const release = await limiter.acquire(origin, SLOT_STALL_MS);
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane takes it.
-        await ownJob(item, request, 0, 0, 'slow');
+        await ownJob(item, request, 0, spillDelayMs(), 'slow');
         deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
         return 'moved';
       }
@@ -132,12 +145,22 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
       throw new DelayedError();
     }
+    if (deps.governor !== undefined && !rerun) {
+      // The slow lane yields when healthy postbacks start late: a batch counts for each of
+      // its postbacks, lateness taken once its records are read, just before they go out.
+      deps.governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
+    }
     const tally: Tally = { delivered: 0, retrying: 0, failed: 0, moved: 0, done_before: 0 };
     let gone = 0;
     // Every item settles before the batch does: one that failed to record must not let the
     // batch be run again while the others are still in flight.
+    // Start a batch's items a group per turn of the event loop: each start is synchronous work
+    // (gate, sign, write the request or a job), and a hundred at once would hold the loop.
+    const turns: Promise<void>[] = [Promise.resolve()];
+    for (let g = 1; g * START_GROUP < items.length; g++) turns.push(turns[g - 1]!.then(nextTurn));
     const settled = await Promise.allSettled(
       items.map(async (item, i) => {
+        if (i >= START_GROUP) await turns[Math.floor(i / START_GROUP)];
         const rec = records[i];
         const request = item.request ?? rec?.request;
         if (rec === undefined || request === undefined) {

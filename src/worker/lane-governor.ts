@@ -54,10 +54,10 @@ export class LaneGovernor {
     return this.rate;
   }
 
-  /** A fast-lane job started `lagMs` after it was due. */
-  observeFastLag(lagMs: number): void {
-    this.fastStarts++;
-    if (lagMs > this.options.fastLagMs) this.fastLate++;
+  /** A fast-lane job (of `postbacks` first attempts: a batch weighs what it carries) started `lagMs` after it was due. */
+  observeFastLag(lagMs: number, postbacks = 1): void {
+    this.fastStarts += postbacks;
+    if (lagMs > this.options.fastLagMs) this.fastLate += postbacks;
   }
 
   /**

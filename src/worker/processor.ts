@@ -80,11 +80,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, t
   const batch = createBatchProcessor(deps);
   const { governor, lane } = deps;
   return (job, token) => {
+    if (job.name === BATCH_JOB_NAME) return batch(job, token); // observes its own lateness, per postback
     if (governor !== undefined && lane === 'fast' && job.attemptsStarted <= 1 && job.attemptsMade === 0) {
       // Only a fast-lane job's first start tells lateness: a parked job is late on purpose.
       governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
     }
-    return job.name === BATCH_JOB_NAME ? batch(job, token) : single(job as Job<DeliveryJobData>, token);
+    return single(job as Job<DeliveryJobData>, token);
   };
 }
 

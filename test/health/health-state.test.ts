@@ -99,26 +99,35 @@ describe('AdaptiveLimiter', () => {
 
 describe('AdaptiveLimiter.acquire (a batch waiting in line)', () => {
   it('grants slots in arrival order as they free up, and the limit grows while it does', async () => {
-    const l = new AdaptiveLimiter({ initial: 2, min: 1, max: 4 });
+    const l = new AdaptiveLimiter({ initial: 2, min: 1, max: 8 });
+    (await l.acquire('o', 1000))!(5, false); // it answered: limit 2 -> 4
     const order: number[] = [];
-    const releases = await Promise.all([l.acquire('o', 1000), l.acquire('o', 1000)]);
+    const releases = await Promise.all([l.acquire('o', 1000), l.acquire('o', 1000), l.acquire('o', 1000), l.acquire('o', 1000)]);
     const waiting = [0, 1, 2, 3].map((i) => l.acquire('o', 1000).then((r) => (order.push(i), r)));
-    releases[0]!(5, false); // limit 2 -> 4: three may start
+    releases[0]!(5, false); // limit 4 -> 8: five may start, four are waiting
     await new Promise((r) => setImmediate(r));
-    expect(order).toEqual([0, 1, 2]);
-    releases[1]!(5, false);
+    expect(order).toEqual([0, 1, 2, 3]);
     const rest = await Promise.all(waiting);
     expect(order).toEqual([0, 1, 2, 3]);
     expect(rest.every((r) => typeof r === 'function')).toBe(true);
   });
 
+  it('does not keep anyone waiting for an origin it never heard from, below the ceiling', async () => {
+    const l = new AdaptiveLimiter({ initial: 1, min: 1, max: 8 });
+    const held = await l.acquire('new', 1000);
+    expect(typeof held).toBe('function');
+    expect(await l.acquire('new', 1000)).toBeUndefined();
+  });
+
   it('sends a stalled line elsewhere (undefined) below the ceiling, but keeps it waiting at the ceiling', async () => {
     const below = new AdaptiveLimiter({ initial: 1, min: 1, max: 8 });
-    const held = await below.acquire('dead', 50);
+    (await below.acquire('dead', 50))!(5, false); // answered once (limit 2), then stops answering
+    const held = await Promise.all([below.acquire('dead', 50), below.acquire('dead', 50)]);
     expect(await Promise.all([below.acquire('dead', 50), below.acquire('dead', 50)])).toEqual([undefined, undefined]);
-    held!(5, false);
+    for (const r of held) r!(5, false);
 
     const full = new AdaptiveLimiter({ initial: 1, min: 1, max: 1 });
+    (await full.acquire('busy', 50))!(5, false);
     const busy = await full.acquire('busy', 50);
     const waiter = full.acquire('busy', 50);
     await new Promise((r) => setTimeout(r, 150)); // three stall periods pass
