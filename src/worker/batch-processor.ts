@@ -113,12 +113,18 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     return status;
   };
 
+  /** Whether a job of the postback's own exists in either lane (read when the batch's first read did not). */
+  const hasOwnJob = async (postbackId: string): Promise<boolean> => (await deps.redis.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`))) > 0;
+
   /** An item run before (this batch again): leave it, or make sure its retry job exists. */
   const resume = async (item: BatchItem, rec: PendingRecord, request: RenderedRequest | undefined): Promise<ItemResult | undefined> => {
     if (rec.status === 'delivered' || rec.status === 'failed') return 'done_before';
     if (rec.status === 'retrying') {
-      // Adding a job id that exists is a no-op, so this is safe whether or not it was added.
-      if (request !== undefined) await ownJob(item, request, rec.count, (rec.nextMs ?? 0) - Date.now(), board.laneOf(subjectOf(item.policy.endpointId, request.url)));
+      // Its retry job may not have been added before the crash. Look in both lanes first:
+      // adding an id is a no-op only within one queue, and health may have moved since.
+      if (request !== undefined && !(rec.ownJob || (await hasOwnJob(item.postbackId)))) {
+        await ownJob(item, request, rec.count, (rec.nextMs ?? 0) - Date.now(), board.laneOf(subjectOf(item.policy.endpointId, request.url)));
+      }
       return 'done_before';
     }
     if (rec.ownJob) return 'done_before'; // moved to a lane of its own before

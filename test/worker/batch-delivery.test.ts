@@ -103,21 +103,25 @@ describe('batch jobs: the first attempts of one produce call', () => {
   it('a batch run again skips postbacks already recorded and gives a postback recorded as retrying its missing retry job', async () => {
     const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
     await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/r?e={event_id}` }]);
-    const [done, retrying, ...rest] = await produce(stack, 'r', 5, 'ep');
+    const [done, retrying, elsewhere, ...rest] = await produce(stack, 'r', 6, 'ep');
     // What a worker killed mid-batch leaves: one postback delivered, one recorded as
     // retrying whose retry job it never added, three not started.
     const now = Date.now();
     const attempt = (status_code: number) => ({ n: 1, started_at: new Date(now).toISOString(), duration_ms: 3, status_code, error: null, phase: null, response_excerpt: '' });
     await recordAttempt(stack.runtime.history, done!, attempt(200), 'delivered', now, undefined);
     await recordAttempt(stack.runtime.history, retrying!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
+    // One whose retry job was added, to the slow lane: it must not get a second one in the fast lane.
+    await recordAttempt(stack.runtime.history, elsewhere!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
+    await stack.runtime.queues.slow.add('deliver', { v: 2, ep: 'ep', u: `${t.receiver.base}/r?e=r-2`, to: 2000, sch: [0, 60, 90, 120, 150], a0: 1 }, { jobId: elsewhere!, delay: 60_000, attempts: 4 });
     const worker = startWorker(stack.runtime);
     try {
       for (const id of rest) expect((await stack.waitFinal(id)).status).toBe('delivered');
-      await expect.poll(async () => (await jobsOf(stack)).map((j) => j.id), { timeout: 5000 }).toEqual([retrying]);
+      await expect.poll(async () => (await jobsOf(stack)).map((j) => j.id).sort(), { timeout: 5000 }).toEqual([retrying, elsewhere].sort());
+      expect(await stack.runtime.queue.getJob(elsewhere!)).toBeUndefined();
       const job = await stack.runtime.queue.getJob(retrying!);
       expect(job!.delay).toBeGreaterThan(55_000);
       expect((job!.data as DeliveryJobData).a0).toBe(1);
-      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/r?e=r-2', '/r?e=r-3', '/r?e=r-4']);
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/r?e=r-3', '/r?e=r-4', '/r?e=r-5']);
       expect((await getRecord(stack.runtime.history, done!))?.attempts).toHaveLength(1);
     } finally {
       await worker.close();
