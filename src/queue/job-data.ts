@@ -154,6 +154,13 @@ export function decodeBatch(data: unknown): BatchItem[] {
   });
 }
 
+/** The postback ids of a batch job's data, read as leniently as possible (for settling a batch that could not run). */
+export function batchPostbackIds(data: unknown): string[] {
+  const items = (data as { i?: unknown } | null)?.i;
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((item: unknown) => (Array.isArray(item) && typeof item[0] === 'string' ? [item[0]] : []));
+}
+
 /** A batch item as a job of its own (a retry or a lane move), `attemptsBefore` attempts made. */
 export function itemJobData(policy: PolicyData, request: RenderedRequest, attemptsBefore: number): DeliveryJobData {
   const data = toJobData(request, policy);

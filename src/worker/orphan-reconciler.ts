@@ -180,6 +180,21 @@ export class OrphanReconciler {
   }
 
   /**
+   * The pending postbacks of a batch that BullMQ failed for good (stalled or failed too
+   * often, or unreadable): each that no job holds is settled now as an orphan would be (a
+   * job of its own, or failed), rather than waiting for a scan that may have passed them.
+   * Returns how many were re-enqueued.
+   */
+  async settleBatch(postbackIds: readonly string[]): Promise<number> {
+    let requeued = 0;
+    for (const id of postbackIds) {
+      const held = await this.deps.history.redis.exists(...this.jobKeyPrefixes.map((p) => `${p}:${id}`));
+      if (held === 0 && (await this.settle(id)) === 'requeued') requeued++;
+    }
+    return requeued;
+  }
+
+  /**
    * Re-enqueues one orphan, or marks it failed when it cannot be sent as recorded. Redis
    * being away stops the run (the position stays before this page: the next run retries
    * it); anything else (a damaged record) is logged and the scan goes on.

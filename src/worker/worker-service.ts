@@ -5,7 +5,7 @@ import type { Lane } from '../health/health-state.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { AttemptWriter } from '../history/record-attempt.js';
 import { trimIndex } from '../history/trim-index.js';
-import { BATCH_JOB_NAME, decodeBatch, type QueueJobData } from '../queue/job-data.js';
+import { BATCH_JOB_NAME, batchPostbackIds, type QueueJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
 import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
@@ -43,14 +43,6 @@ const FORCED_CLOSE_MS = 1000;
  * - slow: SLOW_LANE_CONCURRENCY slots (in-flight requests are cheap), SLOW_LANE_ORIGIN_MAX
  *   per origin (adaptive below it); circuit breaking happens here.
  */
-function batchSize(data: QueueJobData): number | undefined {
-  try {
-    return decodeBatch(data).length;
-  } catch {
-    return undefined;
-  }
-}
-
 export function startWorker(runtime: WorkerContext): WorkerService {
   const { config, logger } = runtime;
   const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
@@ -108,18 +100,23 @@ export function startWorker(runtime: WorkerContext): WorkerService {
       { ...common, lane: 'slow', limiter: new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax }) },
     ),
   };
+  const orphans = new OrphanReconciler({ history: runtime.history, registry: runtime.registry, queues: runtime.queues, health: board, logger });
   const onFailed = (job: Job<QueueJobData> | undefined, err: Error): void => {
     // The processor records its own outcomes. A job that BullMQ failed for good on its own
     // (stalled too often, an error before any attempt, a record that could not be written)
     // must not stay `queued` or `retrying` in history: mark it failed.
     if (!job?.id || job.finishedOn === undefined) return;
-    if (err.name === 'UnrecoverableError') return;
     if (job.name === BATCH_JOB_NAME) {
-      // Its postbacks still `queued` point at a batch that is gone: the orphan reconciler
-      // sends them as jobs of their own (at-least-once), rather than failing them here.
-      logger.error({ batchId: job.id, postbacks: batchSize(job.data), err }, 'batch job failed for good: its pending postbacks go to the orphan reconciler');
+      // Its pending postbacks get jobs of their own now (at-least-once): the orphan scan may
+      // have passed their records while the batch still existed.
+      const ids = batchPostbackIds(job.data);
+      logger.error({ batchId: job.id, postbacks: ids.length, err }, 'batch job failed for good: its pending postbacks are sent as jobs of their own');
+      orphans
+        .settleBatch(ids)
+        .catch((e: unknown) => logger.error({ batchId: job.id, err: e }, 'could not settle a failed batch: the orphan scan will, once Redis answers'));
       return;
     }
+    if (err.name === 'UnrecoverableError') return;
     logger.error({ postbackId: job.id, err }, 'job failed outside an attempt');
     markFailedIfPending(runtime.history, job.id, 'other', Date.now()).catch((e: unknown) =>
       logger.error({ postbackId: job.id, err: e }, 'could not mark a failed job failed in history'),
@@ -149,7 +146,6 @@ export function startWorker(runtime: WorkerContext): WorkerService {
     trimIndex(runtime.history, Date.now()).catch((err: unknown) => logger.warn({ err }, 'history index trim failed'));
   }, TRIM_EVERY_MS);
   trim.unref();
-  const orphans = new OrphanReconciler({ history: runtime.history, registry: runtime.registry, queues: runtime.queues, health: board, logger });
   orphans.start();
 
   logger.info(
