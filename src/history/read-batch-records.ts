@@ -16,8 +16,8 @@ export interface PendingRecord {
 }
 
 /**
- * One pipeline for a batch's records: `HMGET status count next [static]` each, and when
- * `jobKeyPrefixes` is given (a batch run again) `EXISTS` of a job of the postback's own.
+ * One pipeline for a batch's records: `HMGET status count next [static]` each, preceded,
+ * when `jobKeyPrefixes` is given (a batch run again), by `EXISTS` of a job of its own.
  * Undefined for a record that is gone (expired, or deleted by an undone enqueue).
  */
 export async function readBatchRecords(
@@ -28,20 +28,22 @@ export async function readBatchRecords(
   const pipe = ctx.redis.pipeline();
   for (const { postbackId, needRequest } of items) {
     const key = ctx.keys.record(postbackId);
+    // Job first, status second (as in find-orphans): a job of its own that finished in
+    // between has already written its final status, so it is never taken for undone work.
+    if (jobKeyPrefixes !== undefined) pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`));
     if (needRequest) pipe.hmget(key, F.status, F.count, F.next, F.static);
     else pipe.hmget(key, F.status, F.count, F.next);
-    if (jobKeyPrefixes !== undefined) pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`));
   }
   const replies = (await pipe.exec()) ?? [];
   const step = jobKeyPrefixes === undefined ? 1 : 2;
   return items.map((item, i) => {
-    const [err, fields] = replies[i * step] ?? [new Error('no reply'), null];
+    const [err, fields] = replies[i * step + step - 1] ?? [new Error('no reply'), null];
     if (err) throw err;
     const [status, count, next, d] = fields as (string | null)[];
     if (status === null || status === undefined) return undefined;
     let ownJob = false;
     if (step === 2) {
-      const [existsErr, n] = replies[i * step + 1] ?? [new Error('no reply'), null];
+      const [existsErr, n] = replies[i * step] ?? [new Error('no reply'), null];
       if (existsErr) throw existsErr;
       ownJob = Number(n) > 0;
     }

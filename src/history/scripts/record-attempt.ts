@@ -12,15 +12,21 @@ export const RECORD_ATTEMPT_ARGS = 8;
  * status, finished ms ('' while retrying), next attempt ms (''), last error ('').
  * Writes only into a record that exists: a record that expired (retention shorter than
  * the schedule) is not brought back as a key without TTL or static data.
- * Returns, per record, 1 when written, 0 when the record is gone. One call for many
+ * A final record is never written over: a second run of the same postback (a batch run
+ * again while its item's own job finished) must not turn `delivered` back into anything.
+ * Returns, per record, 1 when written, 0 when the record is gone, 2 when it was already
+ * final. One call for many
  * records (a batch's outcomes): one command on the wire, not one per postback.
  */
 export const RECORD_ATTEMPTS = new LuaScript(`
 local out = {}
 for i = 1, #KEYS do
   local a = (i - 1) * ${RECORD_ATTEMPT_ARGS}
-  if redis.call('EXISTS', KEYS[i]) == 0 then
+  local s = redis.call('HGET', KEYS[i], ${f(F.status)})
+  if not s then
     out[i] = 0
+  elseif s == 'delivered' or s == 'failed' then
+    out[i] = 2
   else
     redis.call('HSET', KEYS[i], ARGV[a + 1], ARGV[a + 2], ${f(F.count)}, ARGV[a + 3], ${f(F.status)}, ARGV[a + 4], ${f(F.http)}, ARGV[a + 5], ${f(F.finished)}, ARGV[a + 6], ${f(F.next)}, ARGV[a + 7], ${f(F.lastError)}, ARGV[a + 8])
     out[i] = 1
