@@ -17,9 +17,18 @@ export interface NewRecord {
   readonly batchJobId?: string | undefined;
 }
 
-/** Writes new `queued` records and their index entries (one script call, atomic). */
+/** Writes new `queued` records and their index entries (one script call per SCRIPT_CHUNK records, each atomic). */
 export async function createRecords(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
-  if (records.length === 0) return;
+  for (let i = 0; i < records.length; i += SCRIPT_CHUNK) await createChunk(ctx, records.slice(i, i + SCRIPT_CHUNK));
+}
+
+/**
+ * Records per script call: a call's arguments are spread into one function call on the
+ * way out (ioredis), and 10,000 records' worth overflows the stack.
+ */
+const SCRIPT_CHUNK = 500;
+
+async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
   const keys: string[] = [ctx.keys.index];
   const args: (string | number)[] = [ctx.retentionMs];
   for (const r of records) {

@@ -46,6 +46,8 @@ export async function recordAttempt(
   return written === 1;
 }
 
+const WRITE_CHUNK = 1000;
+
 interface PendingWrite {
   readonly call: { key: string; args: (string | number)[] };
   readonly resolve: (written: boolean) => void;
@@ -77,9 +79,14 @@ export class AttemptWriter {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending;
+    const all = this.pending;
     this.pending = [];
     this.scheduled = false;
+    // A script call's arguments are spread into one function call on the way out: bound it.
+    for (let i = 0; i < all.length; i += WRITE_CHUNK) await this.writeChunk(all.slice(i, i + WRITE_CHUNK));
+  }
+
+  private async writeChunk(batch: readonly PendingWrite[]): Promise<void> {
     try {
       const keys = batch.map((w) => w.call.key);
       const args = batch.flatMap((w) => w.call.args);
