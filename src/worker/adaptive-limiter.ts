@@ -32,6 +32,8 @@ interface OriginState {
   answeredAtMs: number;
   /** When an attempt last came back at all (or the origin was first seen). */
   releasedAtMs: number;
+  /** When attempts went in flight from none. */
+  busySinceMs: number;
 }
 
 type Grant = (release: Release | undefined) => void;
@@ -79,7 +81,7 @@ export class AdaptiveLimiter {
     let s = this.origins.get(origin);
     if (s === undefined) {
       if (this.origins.size >= MAX_TRACKED_ORIGINS) this.forgetIdle();
-      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0, line: undefined, answeredAtMs: 0, releasedAtMs: Date.now() };
+      s = { inFlight: 0, limit: this.options.initial, slowStart: true, avgMs: 100, parkedUntil: 0, line: undefined, answeredAtMs: 0, releasedAtMs: Date.now(), busySinceMs: 0 };
       this.origins.set(origin, s);
     }
     return s;
@@ -104,17 +106,18 @@ export class AdaptiveLimiter {
   /**
    * A slot within the adaptive limit, waiting for one in line (a batch's items queue here
    * rather than in Redis). At its ceiling the origin is merely busy, and callers wait.
-   * Below it, only an origin that answered within `stallMs` is waited for (one ramping up
-   * in slow start); otherwise, and when a line makes no progress for `stallMs`, the answer
-   * is undefined at once: the caller should send elsewhere (the slow lane), as it would a
-   * lone job, rather than pile up behind an origin that does not answer. (Measured: letting
-   * a new origin's line wait its first second sent a black hole's backlog to the slow lane
-   * in one burst, and healthy p99 beside 16 of them went from ~55 to ~300 ms.)
+   * Below it, an origin is waited for unless it is unanswering (never answered, or busy
+   * for `stallMs` without an answer); then, and when a line makes no progress for
+   * `stallMs`, the answer is undefined at once: the caller should send elsewhere (the slow
+   * lane), as it would a lone job, rather than pile up behind an origin that does not
+   * answer. (Measured: letting a new origin's line wait its first second sent a black
+   * hole's backlog to the slow lane in one burst, and healthy p99 beside 16 of them went
+   * from ~55 to ~300 ms.)
    */
   acquire(origin: string, stallMs: number): Promise<Release | undefined> {
     const s = this.state(origin);
     if (s.inFlight < s.limit && s.line === undefined) return Promise.resolve(this.take(s));
-    if (s.limit < this.options.max && Date.now() - s.answeredAtMs > stallMs) return Promise.resolve(undefined);
+    if (s.limit < this.options.max && this.unanswering(s, stallMs)) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       if (s.line === undefined) {
         s.line = { waiting: [], head: 0, lastGrantMs: Date.now(), timer: undefined };
@@ -122,6 +125,14 @@ export class AdaptiveLimiter {
       }
       s.line.waiting.push(resolve);
     });
+  }
+
+  /**
+   * Never answered at all, or busy for `stallMs` without an answer (timeouts and refusals
+   * are not answers; an origin idle for a while is not unanswering the moment it is busy).
+   */
+  private unanswering(s: OriginState, stallMs: number): boolean {
+    return s.answeredAtMs === 0 || Date.now() - Math.max(s.busySinceMs, s.answeredAtMs) > stallMs;
   }
 
   /** One timer per waiting line, not per waiter: checks every `stallMs` that the line moves. */
@@ -162,6 +173,7 @@ export class AdaptiveLimiter {
   }
 
   private take(s: OriginState): Release {
+    if (s.inFlight === 0) s.busySinceMs = Date.now();
     s.inFlight++;
     let released = false;
     return (durationMs, congested) => {

@@ -119,6 +119,17 @@ describe('AdaptiveLimiter.acquire (a batch waiting in line)', () => {
     expect(await l.acquire('new', 1000)).toBeUndefined();
   });
 
+  it('keeps a line for an origin that answered before and has been idle since', async () => {
+    const l = new AdaptiveLimiter({ initial: 1, min: 1, max: 8 });
+    (await l.acquire('idle', 20))!(5, false); // answered: limit 2
+    await new Promise((r) => setTimeout(r, 60)); // idle for three stall periods
+    const [a, b] = await Promise.all([l.acquire('idle', 20), l.acquire('idle', 20)]);
+    const waiting = l.acquire('idle', 20);
+    a!(5, false);
+    expect(typeof (await waiting)).toBe('function');
+    b!(5, false);
+  });
+
   it('sends a stalled line elsewhere (undefined) below the ceiling, but keeps it waiting at the ceiling', async () => {
     const below = new AdaptiveLimiter({ initial: 1, min: 1, max: 8 });
     (await below.acquire('dead', 50))!(5, false); // answered once (limit 2), then stops answering
