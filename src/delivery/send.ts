@@ -75,8 +75,9 @@ class Deadline extends EventEmitter {
 }
 
 /** An origin-form URL undici would send unchanged: lower-case host, no fragment, no dot segments, path characters as they go on the wire. */
-const PLAIN_URL = /^(https?:\/\/[a-z0-9.-]+(?::\d{1,5})?)(\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*)?$/;
-const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+const PLAIN_URL = /^(https?):\/\/([a-z0-9.-]+)(?::(\d{1,5}))?(\/[A-Za-z0-9\-._~%!$&()*+,;=:@/?]*)?$/;
+/** Dot segments, also percent-encoded ones, which the parser resolves. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i;
 
 /**
  * Origin and path of a plain URL, split without a URL object (undici's `request(url)`
@@ -85,9 +86,11 @@ const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
 export function splitUrl(url: string): { origin: string; path: string } | undefined {
   const m = PLAIN_URL.exec(url);
   if (m === null) return undefined;
-  const path = m[2] ?? '/';
+  const [, scheme, host, port, path = '/'] = m;
+  // A default port written out: the parser drops it, and the origin keys undici's pool.
+  if ((port === '80' && scheme === 'http') || (port === '443' && scheme === 'https')) return undefined;
   if (DOT_SEGMENT.test(path)) return undefined;
-  return { origin: m[1]!, path };
+  return { origin: port === undefined ? `${scheme}://${host}` : `${scheme}://${host}:${port}`, path };
 }
 
 /**

@@ -8,6 +8,7 @@ describe('splitUrl (origin and path without a URL object)', () => {
       'https://pub.example.com/postback',
       'https://pub.example.com',
       'http://a.example/p%20q/r?x=%E2%82%AC&y=a:b@c,d;e=f',
+      'http://a.example/..x/.y?z=1',
       'https://a.example:8443/?only=query',
     ];
     for (const u of plain) {
@@ -22,6 +23,11 @@ describe('splitUrl (origin and path without a URL object)', () => {
       'http://a.example/x#frag',
       'http://a.example/a/../b',
       'http://a.example/./b',
+      'http://a.example/a/%2e%2E/b',
+      'http://a.example/%2e/b',
+      "http://a.example/q?x='1'",
+      'http://a.example:80/x',
+      'https://a.example:443/x',
       'http://a.example/a b',
       'http://a.example/€',
       'http://[::1]:8080/x',
