@@ -53,6 +53,21 @@ describe('batch jobs: the first attempts of one produce call', () => {
     expect((job?.data as DeliveryJobData).u).toContain('e=lone-0');
   });
 
+  it('a produce call of 10,000 postbacks (1000 events, each to a publisher with 10 endpoints) is enqueued whole', async () => {
+    const stack = await t.start({ BATCH_SIZE: '100' }, { worker: false });
+    await stack.runtime.registry.upsert(Array.from({ length: 10 }, (_, i) => ({ id: `fan${i}`, publisher_id: 'p10', url: `${t.receiver.base}/f${i}?e={event_id}` })));
+    const events = Array.from({ length: 1000 }, (_, i) => ({ id: `fan-${i}`, type: 'conversion', publisher_id: 'p10' }));
+    const results = await stack.runtime.producer.produce(events, { batch: true });
+    const ids = results.flatMap((r) => r.postbacks);
+    expect(ids).toHaveLength(10_000);
+    expect(await stack.runtime.redis.zcard(stack.runtime.keys.index)).toBe(10_000);
+    const batches = (await jobsOf(stack)).filter((j) => j.name === BATCH_JOB_NAME);
+    expect(batches).toHaveLength(100);
+    // Dedupe claims were taken for all of them: the same call again is all duplicates.
+    const again = await stack.runtime.producer.produce(events, { batch: true });
+    expect(again.every((r) => r.duplicate && r.postbacks.length === 0)).toBe(true);
+  });
+
   it('a worker delivers a batch, records each outcome, and makes each failed first attempt a job of its own on the default schedule', async () => {
     const stack = await t.start({ BATCH_SIZE: '50' }, { worker: false });
     await stack.runtime.registry.upsert([{ id: 'half', url: `${t.receiver.base}/h?e={event_id}` }]);
@@ -123,6 +138,24 @@ describe('batch jobs: the first attempts of one produce call', () => {
       expect((job!.data as DeliveryJobData).a0).toBe(1);
       expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/r?e=r-3', '/r?e=r-4', '/r?e=r-5']);
       expect((await getRecord(stack.runtime.history, done!))?.attempts).toHaveLength(1);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a batch that fails for good (here: data this worker cannot read) hands each pending postback a job of its own, and they are delivered', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    await stack.runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/u?e={event_id}` }]);
+    const ids = await produce(stack, 'u', 3, 'ep');
+    const batchId = await stack.runtime.redis.hget(stack.runtime.keys.record(ids[0]!), 'j');
+    const batch = await stack.runtime.queue.getJob(batchId!);
+    // As a newer producer might write it: same items, a version this worker does not read.
+    await batch!.updateData({ ...(batch!.data as BatchJobData), v: 99 } as unknown as BatchJobData);
+    const worker = startWorker(stack.runtime);
+    try {
+      for (const id of ids) expect((await stack.waitFinal(id)).status).toBe('delivered');
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/u?e=u-0', '/u?e=u-1', '/u?e=u-2']);
+      expect(stack.logs.lines.some((l) => l.includes('batch job failed for good'))).toBe(true);
     } finally {
       await worker.close();
     }
