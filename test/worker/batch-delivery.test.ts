@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { getRecord } from '../../src/history/get-record.js';
 import { recordAttempt } from '../../src/history/record-attempt.js';
@@ -150,7 +151,7 @@ describe('batch jobs: the first attempts of one produce call', () => {
     const batchId = await stack.runtime.redis.hget(stack.runtime.keys.record(ids[0]!), 'j');
     const batch = await stack.runtime.queue.getJob(batchId!);
     // As a newer producer might write it: same items, a version this worker does not read.
-    await batch!.updateData({ ...(batch!.data as BatchJobData), v: 99 } as unknown as BatchJobData);
+    await (batch as unknown as Job<unknown>).updateData({ ...(batch!.data as BatchJobData), v: 99 });
     const worker = startWorker(stack.runtime);
     try {
       for (const id of ids) expect((await stack.waitFinal(id)).status).toBe('delivered');
