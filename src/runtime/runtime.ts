@@ -136,11 +136,24 @@ export class Runtime {
     for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
     this.health.stop();
     for (const q of Object.values(this.queues)) await q.close().catch(() => undefined);
-    await this.agent?.close().catch(() => undefined);
+    // close() waits for requests in flight, and one to a black hole lasts its whole timeout:
+    // give them a moment, then drop them (their postbacks are retried from their records).
+    const agent = this.agent;
+    if (agent !== undefined) {
+      const closed = agent.close().then(
+        () => true,
+        () => true,
+      );
+      const inTime = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), AGENT_CLOSE_MS).unref())]);
+      if (!inTime) await agent.destroy().catch(() => undefined);
+    }
     this.redis.disconnect();
     await this.embedded?.stop();
   }
 }
+
+/** How long closing waits for delivery requests in flight before dropping them. */
+const AGENT_CLOSE_MS = 2000;
 
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');

@@ -124,7 +124,12 @@ describe('isolation and endpoint health', () => {
     await expect.poll(async () => (await healthOf(stack, 'steady')).state, { timeout: 5000 }).toBe('open');
     // A postback every 40 ms: attempts keep coming faster than the probe hint lasts.
     let i = 0;
-    const stream = setInterval(() => void send(stack, 'steady', `s${i++}`, 1).catch(() => undefined), 40);
+    const sending = new Set<Promise<unknown>>();
+    const stream = setInterval(() => {
+      const p = send(stack, 'steady', `s${i++}`, 1).catch(() => undefined);
+      sending.add(p);
+      void p.finally(() => sending.delete(p));
+    }, 40);
     try {
       await new Promise((r) => setTimeout(r, 600));
       up = true;
@@ -133,7 +138,9 @@ describe('isolation and endpoint health', () => {
       await expect.poll(async () => (await healthOf(stack, 'steady')).state, { timeout: 4000, interval: 100 }).toBe('healthy');
       expect(Date.now() - upAt).toBeLessThan(4000);
     } finally {
+      // No request may still be on its way when the stack closes.
       clearInterval(stream);
+      await Promise.allSettled([...sending]);
     }
   });
 
