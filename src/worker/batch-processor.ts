@@ -10,7 +10,7 @@ import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type QueueJobData }
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import { DISABLED, SIGNER_MISSING, countAttempt, settleAttempt } from './attempt-outcome.js';
 import { JobPolicies } from './job-policy.js';
-import type { ProcessorDeps } from './processor.js';
+import type { ProcessorDeps } from './processor-deps.js';
 import { recordWithRetry } from './record-with-retry.js';
 import { sendAttempt } from './send-attempt.js';
 

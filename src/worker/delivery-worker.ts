@@ -4,7 +4,8 @@ import type { RedisKeys } from '../redis/keys.js';
 import { queueNameOf } from '../queue/delivery-queue.js';
 import type { QueueJobData } from '../queue/job-data.js';
 import { createBackoffStrategy } from '../queue/retry-policy.js';
-import { createProcessor, type ProcessorDeps } from './processor.js';
+import { createProcessor } from './processor.js';
+import type { ProcessorDeps } from './processor-deps.js';
 
 export interface DeliveryWorkerOptions {
   readonly connection: Redis;
