@@ -28,24 +28,7 @@ function recordAttemptCall(
   };
 }
 
-/**
- * Records one attempt and the status it leads to, atomically. The attempt is keyed by its
- * number, so recording it again (a worker that died after writing) overwrites, not
- * appends. Returns false when the record no longer exists (expired by retention).
- */
-export async function recordAttempt(
-  ctx: HistoryContext,
-  postbackId: string,
-  attempt: AttemptRecord,
-  status: AttemptStatus,
-  nowMs: number,
-  nextAttemptMs: number | undefined,
-): Promise<boolean> {
-  const { key, args } = recordAttemptCall(ctx, postbackId, attempt, status, nowMs, nextAttemptMs);
-  const [written] = (await RECORD_ATTEMPTS.run(ctx.redis, [key], args)) as number[];
-  return written === 1;
-}
-
+/** Writes per script call (its arguments are spread into one function call on the way out). */
 const WRITE_CHUNK = 1000;
 
 interface PendingWrite {
@@ -55,9 +38,12 @@ interface PendingWrite {
 }
 
 /**
- * recordAttempt for many postbacks finishing at about the same time (a batch's): the writes
- * asked for within one turn of the event loop go out as one script call, so a batch's
- * outcomes cost a command or two, not one each. Each caller still hears about its own write.
+ * Records attempts and the status each leads to, atomically per record. An attempt is keyed
+ * by its number, so recording it again (a worker that died after writing) overwrites, not
+ * appends; a final record is never written over. The writes asked for within one turn of
+ * the event loop (a batch's outcomes) go out as one script call, a command or two rather
+ * than one each; each caller still hears about its own write: true when written, false
+ * when the record is gone (expired by retention) or already final.
  */
 export class AttemptWriter {
   private readonly ctx: HistoryContext;
@@ -82,7 +68,6 @@ export class AttemptWriter {
     const all = this.pending;
     this.pending = [];
     this.scheduled = false;
-    // A script call's arguments are spread into one function call on the way out: bound it.
     for (let i = 0; i < all.length; i += WRITE_CHUNK) await this.writeChunk(all.slice(i, i + WRITE_CHUNK));
   }
 

@@ -6,26 +6,19 @@ import { originOf } from '../health/origin.js';
 import { readBatchRecords, type PendingRecord } from '../history/read-batch-records.js';
 import { deliveryJobOptions } from '../queue/delivery-job.js';
 import { JobDataError } from '../queue/errors.js';
-import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type QueueJobData } from '../queue/job-data.js';
+import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type DecodedPolicy, type QueueJobData } from '../queue/job-data.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
-import { DISABLED, SIGNER_MISSING, countAttempt, settleAttempt } from './attempt-outcome.js';
-import { JobPolicies } from './job-policy.js';
+import { DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
+import { JobPolicies, type JobPolicy } from './job-policy.js';
 import type { ProcessorDeps } from './processor-deps.js';
+import { recordOutcome } from './record-outcome.js';
 import { recordWithRetry } from './record-with-retry.js';
 import { sendAttempt } from './send-attempt.js';
 
-/** How long a batch's items wait in this process for a slot at an origin that makes no progress before the slow lane takes them. */
+/** How long an origin may go without answering (or a waiting line without moving) before a batch's items go to the slow lane instead. */
 const SLOT_STALL_MS = 1000;
 /** How soon a batch that met Redis away before reading its records is tried again. */
 const REDIS_AWAY_RETRY_MS = 1000;
-
-/**
- * A batch hands its items for a bad origin to the slow lane all at once; spread over this
- * much time, their jobs reach the slow lane's worker as a trickle rather than a burst that
- * would hold the event loop (and the healthy postbacks behind it).
- */
-const SPILL_SPREAD_MS = 250;
-const spillDelayMs = (): number => Math.floor(Math.random() * SPILL_SPREAD_MS);
 
 /** How many of a batch's items start in one turn of the event loop. */
 const START_GROUP = 8;
@@ -50,22 +43,30 @@ interface Tally {
  *    makes sure a postback recorded `retrying` has its retry job: it repeats at most what
  *    was in flight.
  * 2. Each item is gated as a lone job would be (disabled: final; not healthy: its own job on
- *    the slow lane), waits in line here for a slot at its origin (the slow lane takes it if
- *    the line stalls for SLOT_STALL_MS below the origin's ceiling), and is sent.
- * 3. Outcomes are recorded as they come, coalesced into pipelines (AttemptWriter); a
+ *    the slow lane), waits in line here for a slot at its origin (unless the origin does
+ *    not answer: see AdaptiveLimiter.acquire; then the slow lane takes it), and is sent.
+ * 3. Outcomes are recorded as they come, coalesced into script calls (AttemptWriter); a
  *    postback that must retry becomes a job of its own on its schedule, added after its
  *    record. Only then does the batch complete.
  * One info line per batch; per-postback lines at debug, failures at warn.
  */
 export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
-  const { limiter, board, reporter, queues, writer } = deps;
+  const { limiter, board, reporter, queues } = deps;
   const jobKeyPrefixes = [queues.fast.qualifiedName, queues.slow.qualifiedName];
 
   /** The item as a job of its own: a retry (attempts made) or a lane move (none). */
   const ownJob = async (item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<void> => {
     const data = itemJobData(item.policyData, request, made);
     await queues[lane].add(JOB_NAME, data, deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs)));
+  };
+
+  /** A batch's items share their decoded policy objects: resolve each once per batch, not per postback. */
+  const resolved = new WeakMap<DecodedPolicy, Promise<JobPolicy>>();
+  const resolve = (p: DecodedPolicy): Promise<JobPolicy> => {
+    let r = resolved.get(p);
+    if (r === undefined) resolved.set(p, (r = policies.resolve(p)));
+    return r;
   };
 
   const deliver = async (item: BatchItem, request: RenderedRequest): Promise<ItemResult> => {
@@ -78,11 +79,11 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     let outcome: Outcome | undefined;
     if (state === 'disabled') outcome = DISABLED;
     else if (state !== 'healthy') {
-      await ownJob(item, request, 0, spillDelayMs(), 'slow');
+      await ownJob(item, request, 0, 0, 'slow');
       deps.metrics.laneMoves.inc({ reason: state });
       return 'moved';
     }
-    const policy = await policies.resolve({ ...p, request, attemptsBefore: 0 });
+    const policy = await resolve(p);
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     let startedMs = Date.now();
     let durationMs = 0;
@@ -90,7 +91,7 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       const release = await limiter.acquire(origin, SLOT_STALL_MS);
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane takes it.
-        await ownJob(item, request, 0, spillDelayMs(), 'slow');
+        await ownJob(item, request, 0, 0, 'slow');
         deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
         return 'moved';
       }
@@ -101,15 +102,12 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       ({ startedMs, durationMs } = sent);
       outcome = sent.outcome;
     }
-    const nowMs = Date.now();
-    const { record, status, final, nextMs } = settleAttempt({ outcome, n: 1, maxAttempts: schedule.length, scheduleS: schedule, startedMs, durationMs, masker: policy.masker, nowMs });
-    await recordWithRetry(() => writer.write(postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    const { status, nextMs } = await recordOutcome(
+      deps,
+      { postbackId, endpointId, subject, outcome, n: 1, maxAttempts: schedule.length, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
+      'debug',
+    );
     if (status === 'retrying') await recordWithRetry(() => ownJob(item, request, 1, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
-    countAttempt(deps.metrics, reporter, subject, endpointId, outcome, final, durationMs);
-    const fields = { postbackId, endpointId, attempt: 1, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
-    if (outcome.ok) deps.logger.debug(fields, 'postback delivered');
-    else if (final) deps.logger.warn(fields, 'postback failed');
-    else deps.logger.warn({ ...fields, nextAttemptAt: nextMs }, 'attempt failed');
     return status;
   };
 
@@ -117,12 +115,12 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
   const hasOwnJob = async (postbackId: string): Promise<boolean> => (await deps.redis.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`))) > 0;
 
   /** An item run before (this batch again): leave it, or make sure its retry job exists. */
-  const resume = async (item: BatchItem, rec: PendingRecord, request: RenderedRequest | undefined): Promise<ItemResult | undefined> => {
+  const resume = async (item: BatchItem, rec: PendingRecord, request: RenderedRequest): Promise<ItemResult | undefined> => {
     if (rec.status === 'delivered' || rec.status === 'failed') return 'done_before';
     if (rec.status === 'retrying') {
       // Its retry job may not have been added before the crash. Look in both lanes first:
       // adding an id is a no-op only within one queue, and health may have moved since.
-      if (request !== undefined && !(rec.ownJob || (await hasOwnJob(item.postbackId)))) {
+      if (!(rec.ownJob || (await hasOwnJob(item.postbackId)))) {
         await ownJob(item, request, rec.count, (rec.nextMs ?? 0) - Date.now(), board.laneOf(subjectOf(item.policy.endpointId, request.url)));
       }
       return 'done_before';
@@ -138,7 +136,8 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       items = decodeBatch(job.data);
     } catch (err) {
       if (!(err instanceof JobDataError)) throw err;
-      deps.logger.error({ batchId: job.id, err }, 'batch job data not readable: its postbacks are left to the orphan scan');
+      // The worker's failed handler then gives each postback it can name a job of its own.
+      deps.logger.error({ batchId: job.id, err }, 'batch job data not readable');
       throw new UnrecoverableError(err.message);
     }
     const rerun = job.attemptsStarted > 1 || job.attemptsMade > 0;
@@ -158,12 +157,12 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     }
     const tally: Tally = { delivered: 0, retrying: 0, failed: 0, moved: 0, done_before: 0 };
     let gone = 0;
-    // Every item settles before the batch does: one that failed to record must not let the
-    // batch be run again while the others are still in flight.
     // Start a batch's items a group per turn of the event loop: each start is synchronous work
     // (gate, sign, write the request or a job), and a hundred at once would hold the loop.
     const turns: Promise<void>[] = [Promise.resolve()];
     for (let g = 1; g * START_GROUP < items.length; g++) turns.push(turns[g - 1]!.then(nextTurn));
+    // Every item settles before the batch does: one that failed to record must not let the
+    // batch be run again while the others are still in flight.
     const settled = await Promise.allSettled(
       items.map(async (item, i) => {
         if (i >= START_GROUP) await turns[Math.floor(i / START_GROUP)];

@@ -2,7 +2,7 @@ import type { EndpointRegistry } from '../endpoints/registry.js';
 import { SecretMasker } from '../endpoints/secrets.js';
 import { compileSuccessRule, type SuccessRule } from '../endpoints/success-rule.js';
 import { StandardWebhooksSigner } from '../signing/standard-webhooks.js';
-import type { DeliveryJob } from '../queue/job-data.js';
+import type { DecodedPolicy } from '../queue/job-data.js';
 import { BoundedCache } from './bounded-cache.js';
 
 const DEFAULT_RULE: SuccessRule = compileSuccessRule(undefined);
@@ -32,7 +32,7 @@ export class JobPolicies {
     this.registry = registry;
   }
 
-  async resolve(job: DeliveryJob): Promise<JobPolicy> {
+  async resolve(job: DecodedPolicy): Promise<JobPolicy> {
     const success = job.success;
     const rule = success === undefined ? DEFAULT_RULE : this.rules.get(JSON.stringify(success), () => compileSuccessRule(success));
     const { signing, inlineSecrets } = job;

@@ -11,10 +11,10 @@ import { getRecord } from '../history/get-record.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import type { AcquireMode } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
-import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING, countAttempt, settleAttempt } from './attempt-outcome.js';
+import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
 import { createBatchProcessor } from './batch-processor.js';
 import type { ProcessorDeps } from './processor-deps.js';
-import { recordWithRetry } from './record-with-retry.js';
+import { recordOutcome } from './record-outcome.js';
 import { sendAttempt } from './send-attempt.js';
 import { JobPolicies } from './job-policy.js';
 
@@ -136,25 +136,16 @@ function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>,
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
 
-    const nowMs = Date.now();
-    const { record, status, final, nextMs } = settleAttempt({ outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker, nowMs });
-    await recordWithRetry(() => deps.writer.write(postbackId, record, status, nowMs, nextMs), deps.maxAttemptMs);
+    const { final } = await recordOutcome(
+      deps,
+      { postbackId, endpointId, subject, outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
+      'info',
+    );
     // Requests started together end together (a dead origin's timeouts): pace what follows
     // the record too (BullMQ's completion). When stopping it resolves false at once.
     if (lane === 'slow' && durationMs > 0) await governor?.pace();
-
-    countAttempt(deps.metrics, reporter, subject, endpointId, outcome, final, durationMs);
-    const logFields = { postbackId, endpointId, attempt: n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs };
-    if (outcome.ok) {
-      deps.logger.info(logFields, 'postback delivered');
-      return;
-    }
-    if (final) {
-      deps.logger.warn(logFields, 'postback failed');
-      throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
-    }
-    if (outcome === CIRCUIT_OPEN) deps.logger.debug({ ...logFields, nextAttemptAt: nextMs }, 'attempt not sent: circuit open');
-    else deps.logger.warn({ ...logFields, nextAttemptAt: nextMs }, 'attempt failed');
+    if (outcome.ok) return;
+    if (final) throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
     throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);
   };
 }

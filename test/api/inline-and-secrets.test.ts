@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { markFailedIfPending } from '../../src/history/mark-failed.js';
-import { recordAttempt } from '../../src/history/record-attempt.js';
+import { AttemptWriter } from '../../src/history/record-attempt.js';
 import { respond } from '../helpers/receiver.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -81,7 +81,7 @@ describe('inline targets and secret hygiene', () => {
 
   it('never recreates an expired record, and marks a pending one failed only if not final', async () => {
     const h = ctx.stack.runtime.history;
-    const wrote = await recordAttempt(h, 'gone000000000000000000', { n: 1, started_at: new Date().toISOString(), duration_ms: 1, status_code: 200, error: null, phase: null, response_excerpt: '' }, 'delivered', Date.now(), undefined);
+    const wrote = await new AttemptWriter(h).write('gone000000000000000000', { n: 1, started_at: new Date().toISOString(), duration_ms: 1, status_code: 200, error: null, phase: null, response_excerpt: '' }, 'delivered', Date.now(), undefined);
     expect(wrote).toBe(false);
     expect(await ctx.stack.runtime.redis.exists(ctx.stack.runtime.keys.record('gone000000000000000000'))).toBe(0);
     const res = await ctx.stack.post('/v1/events', { type: 'conversion', endpoint_id: 'pub7-main' });

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { getRecord } from '../../src/history/get-record.js';
-import { recordAttempt } from '../../src/history/record-attempt.js';
+import { AttemptWriter } from '../../src/history/record-attempt.js';
 import { BATCH_JOB_NAME, type BatchJobData, type DeliveryJobData } from '../../src/queue/job-data.js';
 import { startWorker } from '../../src/worker/worker-service.js';
 import { respond } from '../helpers/receiver.js';
@@ -124,10 +124,10 @@ describe('batch jobs: the first attempts of one produce call', () => {
     // retrying whose retry job it never added, three not started.
     const now = Date.now();
     const attempt = (status_code: number) => ({ n: 1, started_at: new Date(now).toISOString(), duration_ms: 3, status_code, error: null, phase: null, response_excerpt: '' });
-    await recordAttempt(stack.runtime.history, done!, attempt(200), 'delivered', now, undefined);
-    await recordAttempt(stack.runtime.history, retrying!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
+    await new AttemptWriter(stack.runtime.history).write(done!, attempt(200), 'delivered', now, undefined);
+    await new AttemptWriter(stack.runtime.history).write(retrying!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
     // One whose retry job was added, to the slow lane: it must not get a second one in the fast lane.
-    await recordAttempt(stack.runtime.history, elsewhere!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
+    await new AttemptWriter(stack.runtime.history).write(elsewhere!, { ...attempt(500), error: 'http_status' }, 'retrying', now, now + 60_000);
     await stack.runtime.queues.slow.add('deliver', { v: 2, ep: 'ep', u: `${t.receiver.base}/r?e=r-2`, to: 2000, sch: [0, 60, 90, 120, 150], a0: 1 }, { jobId: elsewhere!, delay: 60_000, attempts: 4 });
     const worker = startWorker(stack.runtime);
     try {

@@ -4,7 +4,7 @@ import { newPostbackId } from '../../src/endpoints/postback-id.js';
 import { validateEvents } from '../../src/events/validate-event.js';
 import { createRecords } from '../../src/history/create-records.js';
 import { getRecord } from '../../src/history/get-record.js';
-import { recordAttempt } from '../../src/history/record-attempt.js';
+import { AttemptWriter } from '../../src/history/record-attempt.js';
 import { OrphanReconciler } from '../../src/worker/orphan-reconciler.js';
 import { startWorker } from '../../src/worker/worker-service.js';
 import { usePerTestStacks, type Stack } from '../helpers/stack.js';
@@ -148,7 +148,7 @@ describe('orphan reconciler', () => {
     const t0 = Date.now();
     const id = await writeOrphan(stack, 'ep', 'retry-1', t0);
     const first = { n: 1, started_at: new Date(t0).toISOString(), duration_ms: 3, status_code: 500, error: 'http_status', phase: null, response_excerpt: '' };
-    expect(await recordAttempt(runtime.history, id, first, 'retrying', t0, t0)).toBe(true);
+    expect(await new AttemptWriter(runtime.history).write(id, first, 'retrying', t0, t0)).toBe(true);
 
     const rec = reconciler(stack);
     expect(await rec.reconcileOnce(t0 + GRACE_MS + 1000)).toMatchObject({ requeued: [id] });
