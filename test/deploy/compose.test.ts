@@ -27,6 +27,7 @@ interface Service {
   healthcheck?: { test: string | string[] };
   deploy?: { replicas?: number };
   expose?: (string | number)[];
+  restart?: string;
 }
 
 // merge: YAML merge keys (`<<: *dispatcher-env`), as Docker Compose reads them.
@@ -50,6 +51,9 @@ function environment(s: Service): Record<string, string> {
   }
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
+/** The volume a service mounts at `target`, as { source, target }. */
+const volumeAt = (s: Service, target: string): { source?: string; target: string } | undefined =>
+  (s.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1]! } : v)).find((v) => v.target === target);
 const dependsOn = (s: Service, name: string): string | undefined => {
   const d = s.depends_on;
   if (d === undefined) return undefined;
@@ -64,8 +68,8 @@ function sinkAddress(): { host: string; port: string } {
 }
 
 describe('docker-compose.yml', () => {
-  it('has the services redis, api, worker and sink', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['redis', 'api', 'worker', 'sink']));
+  it('has the services redis, postgres, api, worker and sink', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['redis', 'postgres', 'api', 'worker', 'sink']));
   });
 
   it('runs Redis 7 with AOF fsynced every second, noeviction, a named volume for /data and a ping healthcheck', () => {
@@ -75,10 +79,38 @@ describe('docker-compose.yml', () => {
     expect(cmd).toContain('--appendonly yes');
     expect(cmd).toContain('--appendfsync everysec');
     expect(cmd).toContain('--maxmemory-policy noeviction');
-    const data = (redis.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v)).find((v) => v.target === '/data');
+    const data = volumeAt(redis, '/data');
     expect(data, 'a volume mounted at /data').toBeDefined();
     expect(Object.keys(compose.volumes ?? {}), 'the /data volume is a named one').toContain(data!.source);
     expect(healthText(redis)).toMatch(/redis-cli.*ping/);
+  });
+
+  it('runs PostgreSQL 15 with a named volume for its data, a pg_isready healthcheck and a restart policy', () => {
+    const postgres = service('postgres');
+    expect(postgres.image).toBe('postgres:15-alpine');
+    const data = volumeAt(postgres, '/var/lib/postgresql/data');
+    expect(data, 'a volume mounted at /var/lib/postgresql/data').toBeDefined();
+    expect(Object.keys(compose.volumes ?? {}), 'the data volume is a named one').toContain(data!.source);
+    expect(healthText(postgres)).toMatch(/pg_isready/);
+    expect(postgres.restart).toBe('unless-stopped');
+    const env = environment(postgres);
+    expect(env.POSTGRES_PASSWORD, 'POSTGRES_PASSWORD').toBeTruthy();
+    expect(env.POSTGRES_DB, 'POSTGRES_DB').toBeTruthy();
+  });
+
+  it('points HISTORY_URL of the API and the workers at the postgres service, its database and password', () => {
+    const { POSTGRES_PASSWORD, POSTGRES_DB } = environment(service('postgres'));
+    for (const name of ['api', 'worker']) {
+      const raw = environment(service(name)).HISTORY_URL;
+      expect(raw, `${name}: HISTORY_URL`).toBeDefined();
+      const url = new URL(raw!);
+      expect(url.protocol, name).toMatch(/^postgres(ql)?:$/);
+      expect(url.hostname, name).toBe('postgres');
+      expect(url.port || '5432', name).toBe('5432');
+      expect(url.username, name).toBe('postgres');
+      expect(decodeURIComponent(url.password), name).toBe(POSTGRES_PASSWORD);
+      expect(url.pathname, name).toBe(`/${POSTGRES_DB}`);
+    }
   });
 
   it('starts the API, the workers and the sink from the Dockerfile, each with its command', () => {
@@ -98,9 +130,11 @@ describe('docker-compose.yml', () => {
     expect(healthText(service('sink'))).toContain(sinkAddress().port);
   });
 
-  it('makes the API and the workers wait for a healthy Redis, and the workers for a healthy sink', () => {
-    expect(dependsOn(service('api'), 'redis')).toBe('service_healthy');
-    expect(dependsOn(service('worker'), 'redis')).toBe('service_healthy');
+  it('makes the API and the workers wait for a healthy Redis and PostgreSQL, and the workers for a healthy sink', () => {
+    for (const name of ['api', 'worker']) {
+      expect(dependsOn(service(name), 'redis'), name).toBe('service_healthy');
+      expect(dependsOn(service(name), 'postgres'), name).toBe('service_healthy');
+    }
     expect(dependsOn(service('worker'), 'sink')).toBe('service_healthy');
   });
 
@@ -110,7 +144,8 @@ describe('docker-compose.yml', () => {
 
   it('uses only environment variables the config module knows, with values it accepts', () => {
     const known = new Set(VARIABLES.map((v) => v.env));
-    for (const [name, s] of Object.entries(services)) {
+    // Every service running the image; the postgres image reads its own (POSTGRES_*).
+    for (const [name, s] of Object.entries(services).filter(([, s]) => s.build !== undefined)) {
       for (const key of Object.keys(environment(s))) expect(known.has(key), `${name}: ${key} is not in src/config/schema.ts`).toBe(true);
     }
     for (const name of ['api', 'worker']) {
