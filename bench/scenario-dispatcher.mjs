@@ -6,7 +6,7 @@ import { loadConfig } from '../dist/src/config/schema.js';
 import { createLogger } from '../dist/src/logging/logger.js';
 import { Runtime } from '../dist/src/runtime/runtime.js';
 import { startWorker } from '../dist/src/worker/worker-service.js';
-import { iteratePostbacks } from '../dist/src/history/query-postbacks.js';
+import { iteratePostbacks } from '../dist/src/history/history-store.js';
 import { commandCalls, percentile, readsProcessed, sleep, usedMemory } from './lib.mjs';
 
 const { MODE, TARGET, N, LOG_FILE } = process.env;
@@ -86,7 +86,7 @@ if (MODE === 'bytes') {
     const offeredSeconds = (Date.now() - t0) / 1000;
     await waitDelivered(base + n);
     const lat = [];
-    for await (const r of iteratePostbacks(runtime.history, {})) lat.push(r.finished_ms - r.created_ms);
+    for await (const r of iteratePostbacks(runtime.historyStore, {})) lat.push(r.finished_ms - r.created_ms);
     lat.sort((a, b) => a - b);
     result = { offered_rate: rate, achieved_rate: n / offeredSeconds, samples: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), max_ms: lat.at(-1) };
   } else if (MODE === 'lateness' || MODE === 'lateness-open') {
@@ -98,9 +98,8 @@ if (MODE === 'bytes') {
     await produceAll(MODE === 'lateness' ? 'bench-failtenth' : 'bench-fail', n);
     await waitDelivered(n);
     const late = [];
-    for await (const r of iteratePostbacks(runtime.history, {})) {
-      const { getRecord } = await import('../dist/src/history/get-record.js');
-      const full = await getRecord(runtime.history, r.id);
+    for await (const r of iteratePostbacks(runtime.historyStore, {})) {
+      const full = await runtime.historyStore.getRecord(r.id);
       const [a1, a2] = full.attempts;
       if (!a1 || !a2) continue;
       late.push(Date.parse(a2.started_at) - (Date.parse(a1.started_at) + a1.duration_ms + stepMs));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../dist/src/config/schema.js';
 import { createLogger } from '../dist/src/logging/logger.js';
 import { Runtime } from '../dist/src/runtime/runtime.js';
-import { iteratePostbacks } from '../dist/src/history/query-postbacks.js';
+import { iteratePostbacks } from '../dist/src/history/history-store.js';
 import { freePort, pendingJobs, percentile, sleep, startChild } from './lib.mjs';
 
 const RATE = Number(process.env.SOAK_RATE ?? 500);
@@ -70,7 +70,7 @@ async function waitAllFinal(runtime, timeoutMs) {
 
 async function healthyLatencies(runtime, endpointId) {
   const lat = [];
-  for await (const r of iteratePostbacks(runtime.history, { endpointId })) if (r.status === 'delivered') lat.push(r.finished_ms - r.created_ms);
+  for await (const r of iteratePostbacks(runtime.historyStore, { endpointId })) if (r.status === 'delivered') lat.push(r.finished_ms - r.created_ms);
   return lat.sort((a, b) => a - b);
 }
 
@@ -148,7 +148,7 @@ try {
     clearInterval(keeper);
     const statuses = { delivered: 0, failed: 0, other: 0 };
     let total = 0;
-    for await (const r of iteratePostbacks(runtime.history, {})) {
+    for await (const r of iteratePostbacks(runtime.historyStore, {})) {
       total++;
       if (r.status === 'delivered') statuses.delivered++;
       else if (r.status === 'failed') statuses.failed++;

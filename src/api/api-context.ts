@@ -5,6 +5,7 @@ import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { HealthBoard } from '../health/health-board.js';
 import type { Lane } from '../health/health-state.js';
 import type { HistoryContext } from '../history/history-context.js';
+import type { HistoryStore } from '../history/history-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
@@ -22,6 +23,8 @@ export interface ApiContext {
   readonly keys: RedisKeys;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;
+  /** Where history is read (Redis or PostgreSQL). */
+  readonly historyStore: HistoryStore;
   readonly producer: Producer;
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;

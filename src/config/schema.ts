@@ -22,6 +22,10 @@ export interface Config {
   readonly perOriginConcurrency: number;
   readonly dedupeTtlDays: number;
   readonly historyRetentionDays: number;
+  /** postgres:// URL: history in PostgreSQL; unset: history in Redis. */
+  readonly historyUrl: string | undefined;
+  /** Most history writes (record snapshots) waiting in Redis for PostgreSQL before new events are refused. */
+  readonly historyOutboxMax: number;
   readonly queuePrefix: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly workerLockMs: number;
@@ -124,6 +128,13 @@ export const VARIABLES = [
     description: 'How long an event id blocks a second postback to the same endpoint.' }),
   spec({ env: 'HISTORY_RETENTION_DAYS', key: 'historyRetentionDays', default: '30', parse: positive(0.00001, 3650),
     description: 'How long postback records are kept.' }),
+  spec({ env: 'HISTORY_URL', key: 'historyUrl', default: undefined, parse: (raw, name) => {
+      if (!/^postgres(ql)?:\/\//.test(raw)) fail(name, raw.replace(/\/\/[^@/]*@/, '//***@'), 'must be a postgres:// or postgresql:// URL');
+      return raw;
+    },
+    description: 'Unset: history in Redis (a laptop, a QA run). postgres://...: history in PostgreSQL, partitioned by day (a network\'s volume); Redis then holds only the queue, dedupe keys and pending postbacks.' }),
+  spec({ env: 'HISTORY_OUTBOX_MAX', key: 'historyOutboxMax', default: '1000000', parse: integer(1000, 100_000_000),
+    description: 'With HISTORY_URL: most history writes waiting in Redis for PostgreSQL (it is down or slow) before new events get 503. Deliveries go on meanwhile.' }),
   spec({ env: 'QUEUE_PREFIX', key: 'queuePrefix', default: 'postback', parse: (raw, name) => {
       if (!/^[A-Za-z0-9_:{}.-]{1,64}$/.test(raw)) fail(name, raw, 'must be 1-64 chars of A-Za-z0-9_:{}.-');
       return raw;

@@ -1,9 +1,10 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
-import type { HistoryContext } from './history-context.js';
+import { UnavailableError } from '../errors/base-error.js';
+import { outboxArgs, outboxKey, type HistoryContext } from './history-context.js';
 import { F, encodeStatic, type RecordStatic } from './postback-record.js';
 import { indexScore } from './query-postbacks.js';
-import { CREATE_RECORDS } from './scripts/create-records.js';
+import { CREATE_RECORDS, OUTBOX_FULL } from './scripts/create-records.js';
 
 let sequence = 0;
 
@@ -17,7 +18,11 @@ export interface NewRecord {
   readonly batchJobId?: string | undefined;
 }
 
-/** Writes new `queued` records and their index entries (one script call per SCRIPT_CHUNK records, each atomic). */
+/**
+ * Writes new `queued` records and their index entries (one script call per SCRIPT_CHUNK
+ * records, each atomic). With PostgreSQL history and its outbox full (PostgreSQL down for
+ * long), throws UnavailableError having written nothing of that chunk.
+ */
 export async function createRecords(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += SCRIPT_CHUNK) await createChunk(ctx, records.slice(i, i + SCRIPT_CHUNK));
 }
@@ -29,8 +34,8 @@ export async function createRecords(ctx: HistoryContext, records: readonly NewRe
 const SCRIPT_CHUNK = 500;
 
 async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
-  const keys: string[] = [ctx.keys.index];
-  const args: (string | number)[] = [ctx.retentionMs];
+  const keys: string[] = [ctx.keys.index, outboxKey(ctx)];
+  const args: (string | number)[] = [ctx.retentionMs, ...outboxArgs(ctx)];
   for (const r of records) {
     keys.push(ctx.keys.record(r.id));
     const fields: (string | number)[] = [F.static, encodeStatic(r.data), F.status, 'queued', F.next, r.nextAttemptMs];
@@ -39,12 +44,18 @@ async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): 
     args.push(indexScore(r.data.created_ms, sequence++), r.id, fields.length, ...fields);
     if (sequence >= 1000) sequence = 0;
   }
-  await CREATE_RECORDS.run(ctx.redis, keys, args);
+  if ((await CREATE_RECORDS.run(ctx.redis, keys, args)) === OUTBOX_FULL) {
+    throw new UnavailableError(`history backlog full: ${ctx.outbox?.max ?? 0} writes wait for PostgreSQL (HISTORY_OUTBOX_MAX); new events are refused until it catches up`);
+  }
 }
 
-/** Undoes createRecords (the enqueue after it failed). */
+/** Field of an outbox entry that says: this record was undone, delete it (a tombstone). */
+export const TOMBSTONE_FIELD = '~';
+
+/** Undoes createRecords (the enqueue after it failed); with the outbox on, PostgreSQL gets tombstones. */
 export function deleteRecords(ctx: HistoryContext, tx: ChainableCommander, ids: readonly string[]): void {
   if (ids.length === 0) return;
   tx.del(...ids.map((id) => ctx.keys.record(id)));
   tx.zrem(ctx.keys.index, ...ids);
+  if (ctx.outbox !== undefined) for (const id of ids) tx.xadd(ctx.outbox.key, '*', '_', id, TOMBSTONE_FIELD, '1');
 }

@@ -17,3 +17,18 @@ export async function getReplayRequest(ctx: HistoryContext, postbackId: string):
   if (!data) return undefined;
   return decodeStaticRequest(data);
 }
+
+/** Each id's live status; ids without a live record are left out. */
+export async function getStatuses(ctx: HistoryContext, postbackIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (postbackIds.length === 0) return out;
+  const pipe = ctx.redis.pipeline();
+  for (const id of postbackIds) pipe.hget(ctx.keys.record(id), F.status);
+  const replies = (await pipe.exec()) ?? [];
+  postbackIds.forEach((id, i) => {
+    const [err, s] = replies[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    if (typeof s === 'string') out.set(id, s);
+  });
+  return out;
+}

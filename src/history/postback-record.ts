@@ -90,7 +90,14 @@ export function decodeStaticRequest(json: string): RecordStatic['request'] {
 
 /** Reads what encodeStatic wrote (and the full form older records hold). */
 export function decodeStatic(json: string): RecordStatic {
-  const d = JSON.parse(json) as Partial<RecordStatic> & { request: StoredRequest };
+  return staticFromStored(JSON.parse(json) as StoredStatic);
+}
+
+/** What encodeStatic's JSON parses to. */
+export type StoredStatic = Partial<RecordStatic> & { request: StoredRequest };
+
+/** The static part, defaults put back, from its stored (parsed) form. */
+export function staticFromStored(d: StoredStatic): RecordStatic {
   return {
     ...d,
     event_id: d.event_id!,

@@ -117,16 +117,6 @@ export function indexScore(createdMs: number, seq: number): number {
   return createdMs * 1000 + (seq % 1000);
 }
 
-/** Every row matching `filter`, page by page (CSV export, bulk replay). */
-export async function* iteratePostbacks(ctx: HistoryContext, filter: PostbackFilter): AsyncGenerator<PostbackSummary> {
-  let cursor: string | undefined;
-  do {
-    const page = await queryPostbacks(ctx, filter, MAX_LIMIT, cursor);
-    yield* page.items;
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor !== undefined);
-}
-
 function fmt(n: number): string {
   return n === Number.POSITIVE_INFINITY ? '+inf' : n === Number.NEGATIVE_INFINITY ? '-inf' : String(n);
 }

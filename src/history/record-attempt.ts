@@ -1,4 +1,4 @@
-import type { HistoryContext } from './history-context.js';
+import { outboxArgs, outboxKey, type HistoryContext } from './history-context.js';
 import { F, type AttemptRecord, type PostbackStatus } from './postback-record.js';
 import { RECORD_ATTEMPTS } from './scripts/record-attempt.js';
 
@@ -16,6 +16,7 @@ function recordAttemptCall(
   return {
     key: ctx.keys.record(postbackId),
     args: [
+      postbackId,
       F.attempt(attempt.n),
       JSON.stringify(attempt),
       attempt.n,
@@ -73,8 +74,8 @@ export class AttemptWriter {
 
   private async writeChunk(batch: readonly PendingWrite[]): Promise<void> {
     try {
-      const keys = batch.map((w) => w.call.key);
-      const args = batch.flatMap((w) => w.call.args);
+      const keys = [outboxKey(this.ctx), this.ctx.keys.index, ...batch.map((w) => w.call.key)];
+      const args = [...outboxArgs(this.ctx), ...batch.flatMap((w) => w.call.args)];
       const written = (await RECORD_ATTEMPTS.run(this.ctx.redis, keys, args)) as number[];
       batch.forEach((w, i) => w.resolve(written[i] === 1));
     } catch (err) {

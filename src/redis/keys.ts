@@ -14,6 +14,10 @@ export class RedisKeys {
   readonly metricsTotals: string;
   /** Endpoint (subject) -> state, for every subject that is not healthy. */
   readonly healthStates: string;
+  /** With PostgreSQL history: record snapshots waiting to be written there, in order. */
+  readonly outbox: string;
+  /** Held by the one process writing the outbox to PostgreSQL. */
+  readonly outboxLeader: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -22,6 +26,8 @@ export class RedisKeys {
     this.index = `${prefix}:idx:created`;
     this.metricsTotals = `${prefix}:totals`;
     this.healthStates = `${prefix}:hs`;
+    this.outbox = `${prefix}:hist:outbox`;
+    this.outboxLeader = `${prefix}:hist:flusher`;
   }
 
   /** A subject's shared health (state, consecutive failures, latency, last error, auto-disable streak). */

@@ -6,7 +6,12 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_REDIS_URL, type Config } from '../config/schema.js';
 import { readEndpointsFile } from '../endpoints/load-file.js';
 import { EndpointRegistry } from '../endpoints/registry.js';
-import type { HistoryContext } from '../history/history-context.js';
+import { FINAL_GRACE_MS, type HistoryContext } from '../history/history-context.js';
+import type { HistoryStore } from '../history/history-store.js';
+import { PostgresHistoryStore } from '../history/postgres/postgres-history-store.js';
+import { createPgPool } from '../history/postgres/pg-pool.js';
+import { schemaNameFor } from '../history/postgres/schema.js';
+import { RedisHistoryStore } from '../history/redis-history-store.js';
 import type { Logger } from '../logging/logger.js';
 import { HealthBoard } from '../health/health-board.js';
 import { healthPolicy, type HealthPolicy } from '../health/health-policy.js';
@@ -32,7 +37,10 @@ export class Runtime {
   readonly keys: RedisKeys;
   readonly redis: Redis;
   readonly registry: EndpointRegistry;
+  /** The live records (Redis): pending postbacks' state, and the history itself without HISTORY_URL. */
   readonly history: HistoryContext;
+  /** Where history is read: Redis, or PostgreSQL with HISTORY_URL. */
+  readonly historyStore: HistoryStore;
   /** The fast lane's queue (healthy endpoints). */
   readonly queue: DeliveryQueue;
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
@@ -59,7 +67,20 @@ export class Runtime {
       { requestTimeoutMs: config.requestTimeoutMs, retryScheduleS: config.retryScheduleS },
       { onBroken: (endpointId, err) => logger.error({ endpointId, err }, 'stored endpoint does not compile: it routes nothing until fixed (PUT or DELETE it)') },
     );
-    this.history = { redis: this.redis, keys: this.keys, retentionMs: Math.round(config.historyRetentionDays * DAY_MS) };
+    this.history = {
+      redis: this.redis,
+      keys: this.keys,
+      retentionMs: Math.round(config.historyRetentionDays * DAY_MS),
+      outbox: config.historyUrl === undefined ? undefined : { key: this.keys.outbox, max: config.historyOutboxMax, finalGraceMs: FINAL_GRACE_MS },
+    };
+    this.historyStore =
+      config.historyUrl === undefined
+        ? new RedisHistoryStore(this.history)
+        : new PostgresHistoryStore(
+            this.history,
+            createPgPool(config.historyUrl, (err) => logger.debug({ err }, 'postgres connection error')),
+            schemaNameFor(config.queuePrefix),
+          );
     this.queue = createDeliveryQueue(this.redis, this.keys, 'fast');
     this.queues = { fast: this.queue, slow: createDeliveryQueue(this.redis, this.keys, 'slow') };
     for (const q of Object.values(this.queues)) q.on('error', (err: Error) => logger.debug({ err }, 'queue error'));
@@ -98,6 +119,12 @@ export class Runtime {
     } catch {
       await runtime.close();
       throw new RedisNotFoundError(`cannot reach Redis at ${redactUrl(url)}: set REDIS_URL, start Redis, or run \`docker compose up\``);
+    }
+    const store = runtime.historyStore;
+    if (store instanceof PostgresHistoryStore) {
+      // PostgreSQL away at start does not stop deliveries: reads answer 503 and the outbox
+      // waits until the schema can be made.
+      await store.ensureSchema().catch((err: unknown) => logger.warn({ err, url: redactUrl(config.historyUrl ?? '') }, 'PostgreSQL history not reachable at start: history reads answer 503 until it is'));
     }
     return runtime;
   }
@@ -147,6 +174,7 @@ export class Runtime {
       const inTime = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), AGENT_CLOSE_MS).unref())]);
       if (!inTime) await agent.destroy().catch(() => undefined);
     }
+    await this.historyStore.close().catch(() => undefined);
     this.redis.disconnect();
     await this.embedded?.stop();
   }

@@ -6,6 +6,7 @@ import type { HealthBoard } from '../health/health-board.js';
 import type { HealthPolicy } from '../health/health-policy.js';
 import type { Lane } from '../health/health-state.js';
 import type { HistoryContext } from '../history/history-context.js';
+import type { HistoryStore } from '../history/history-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
@@ -21,6 +22,8 @@ export interface WorkerContext {
   readonly keys: RedisKeys;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;
+  /** With PostgreSQL history, the worker also writes the outbox there. */
+  readonly historyStore: HistoryStore;
   /** The slow lane's queue takes postbacks the fast lane hands over; the reconciler re-enqueues in either. */
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;

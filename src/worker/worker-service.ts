@@ -4,6 +4,8 @@ import { HealthReporter, type Transition } from '../health/health-reporter.js';
 import type { Lane } from '../health/health-state.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { AttemptWriter } from '../history/record-attempt.js';
+import { startPostgresHistoryJobs } from '../history/postgres/history-jobs.js';
+import { PostgresHistoryStore } from '../history/postgres/postgres-history-store.js';
 import { trimIndex } from '../history/trim-index.js';
 import { BATCH_JOB_NAME, batchPostbackIds, type QueueJobData } from '../queue/job-data.js';
 import { createRedis } from '../redis/connection.js';
@@ -147,6 +149,7 @@ export function startWorker(runtime: WorkerContext): WorkerService {
   }, TRIM_EVERY_MS);
   trim.unref();
   orphans.start();
+  const historyJobs = runtime.historyStore instanceof PostgresHistoryStore ? startPostgresHistoryJobs(runtime.historyStore, runtime.history, logger) : undefined;
 
   logger.info(
     { concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix },
@@ -181,6 +184,8 @@ export function startWorker(runtime: WorkerContext): WorkerService {
           await Promise.race([forced, new Promise((r) => setTimeout(r, FORCED_CLOSE_MS).unref())]);
         }
         await reporter.stop().catch((err: unknown) => logger.warn({ err }, 'last health flush failed'));
+        // After the workers: their last outcomes are in the outbox, and go out in this last flush.
+        await historyJobs?.stop();
         await alerts?.close();
         connection.disconnect();
       })();

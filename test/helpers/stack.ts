@@ -8,8 +8,8 @@ import { createLogger } from '../../src/logging/logger.js';
 import { buildApi } from '../../src/api/server.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startWorker, type WorkerService } from '../../src/worker/worker-service.js';
-import { getRecord } from '../../src/history/get-record.js';
 import type { PostbackRecord } from '../../src/history/postback-record.js';
+import { PostgresHistoryStore } from '../../src/history/postgres/postgres-history-store.js';
 import type { FastifyInstance } from 'fastify';
 
 /** Log lines captured from the stack, for assertions (and secret searches). */
@@ -39,10 +39,23 @@ export interface Stack {
   /** Polls history until the record reaches a final state (delivered or failed). */
   waitFinal(postbackId: string, timeoutMs?: number): Promise<PostbackRecord>;
   waitStatus(postbackId: string, statuses: readonly string[], timeoutMs?: number): Promise<PostbackRecord>;
+  /** Resolves once history reads (lists, exports) show every change so far: at once for Redis history; for PostgreSQL once the outbox is written. */
+  historySynced(timeoutMs?: number): Promise<void>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<StackResponse>;
   get(path: string, headers?: Record<string, string>): Promise<StackResponse>;
   close(): Promise<void>;
 }
+
+/** The env that puts a stack's history in PostgreSQL (the suite's throw-away cluster, or HISTORY_URL). */
+export function postgresHistoryEnv(): Record<string, string> {
+  return { HISTORY_URL: inject('postgresUrl') };
+}
+
+/** Each history store's env, for suites that run once per store (describe.each). */
+export const HISTORY_STORES: readonly [string, () => Record<string, string>][] = [
+  ['redis', () => ({})],
+  ['postgres', postgresHistoryEnv],
+];
 
 export function testPrefix(): string {
   return `t${randomBytes(4).toString('hex')}`;
@@ -78,7 +91,7 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // Redis may be restarting under a fault test: a failed read is just another poll.
-      const r = await getRecord(runtime.history, id).catch(() => undefined);
+      const r = await runtime.historyStore.getRecord(id).catch(() => undefined);
       if (r && statuses.includes(r.status)) return r;
       if (Date.now() > deadline) throw new Error(`postback ${id} did not reach ${statuses.join('/')} (now ${r?.status})`);
       await new Promise((res) => setTimeout(res, 20));
@@ -108,11 +121,21 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     logs,
     waitFinal: (id, t) => waitStatus(id, ['delivered', 'failed'], t),
     waitStatus,
+    async historySynced(timeoutMs = 15_000) {
+      if (runtime.historyStore.kind === 'redis') return;
+      const deadline = Date.now() + timeoutMs;
+      while ((await runtime.redis.xlen(runtime.keys.outbox)) > 0) {
+        if (Date.now() > deadline) throw new Error('history outbox not written to PostgreSQL in time');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    },
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path, headers) => request('GET', path, undefined, headers),
     async close() {
       await api.close();
       await worker?.close();
+      const store = runtime.historyStore;
+      if (store instanceof PostgresHistoryStore) await store.pool.query(`DROP SCHEMA IF EXISTS "${store.schema}" CASCADE`).catch(() => undefined);
       await runtime.close();
     },
   };

@@ -17,7 +17,7 @@ describe('library entry point', () => {
       const [result] = await runtime.producer.produce([{ type: 'conversion', endpoint_id: 'lib', click_id: 'x 1' }]);
       await receiver.waitFor(1);
       expect(receiver.requests[0]!.url).toBe('/lib?c=x%201');
-      await expect.poll(async () => (await lib.getRecord(runtime.history, result!.postbacks[0]!))?.status).toBe('delivered');
+      await expect.poll(async () => (await runtime.historyStore.getRecord(result!.postbacks[0]!))?.status).toBe('delivered');
     } finally {
       await worker.close();
       await runtime.close();

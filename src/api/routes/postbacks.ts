@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors/base-error.js';
 import { csvHeader, csvRow } from '../../history/csv.js';
-import { getRecord, getReplayRequest } from '../../history/get-record.js';
+import { iteratePostbacks } from '../../history/history-store.js';
 import { recordToApi, recordToListItem } from '../../history/postback-record.js';
-import { iteratePostbacks, parseFilter, queryPostbacks, type PostbackSummary } from '../../history/query-postbacks.js';
+import { parseFilter, type PostbackSummary } from '../../history/query-postbacks.js';
 import type { ReplaySource } from '../../queue/producer.js';
 import type { ApiContext } from '../api-context.js';
 
@@ -12,19 +12,19 @@ import type { ApiContext } from '../api-context.js';
 export const MAX_BULK_REPLAY = 100_000;
 const REPLAY_CHUNK = 500;
 
-export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'history' | 'logger' | 'producer'>): void {
-  const { history } = runtime;
+export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'historyStore' | 'logger' | 'producer'>): void {
+  const history = runtime.historyStore;
 
   app.get('/v1/postbacks', async (request) => {
     const { filter, limit, cursor } = parseFilter(request.query as Record<string, unknown>);
-    const page = await queryPostbacks(history, filter, limit, cursor);
+    const page = await history.queryPostbacks(filter, limit, cursor);
     return { items: page.items.map(summaryToListItem), next_cursor: page.next_cursor };
   });
 
   // Streamed: memory stays flat however many rows match.
   app.get('/v1/postbacks.csv', async (request, reply) => {
     const { filter } = parseFilter(request.query as Record<string, unknown>);
-    // The first page is read before answering, so Redis being down is a 503, not a 200
+    // The first page is read before answering, so the store being down is a 503, not a 200
     // whose body stops after the header row.
     const matching = iteratePostbacks(history, filter);
     const first = await matching.next();
@@ -56,15 +56,15 @@ export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
 
   app.get('/v1/postbacks/:id', async (request) => {
     const { id } = request.params as { id: string };
-    const record = await getRecord(history, id);
+    const record = await history.getRecord(id);
     if (record === undefined) throw new NotFoundError(`postback ${JSON.stringify(id)} not found`);
     return recordToApi(record);
   });
 
   app.post('/v1/postbacks/:id/replay', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const record = await getRecord(history, id);
-    const replayable = record && (await getReplayRequest(history, id));
+    const record = await history.getRecord(id);
+    const replayable = record && (await history.getReplayRequest(id));
     if (record === undefined || replayable === undefined) throw new NotFoundError(`postback ${JSON.stringify(id)} not found`);
     const [result] = await runtime.producer.replay([{ original: record, request: replayable }]);
     if (result === undefined || 'error' in result) throw result?.error ?? new NotFoundError(`postback ${JSON.stringify(id)} not found`);
@@ -78,7 +78,7 @@ export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
     let chunk: PostbackSummary[] = [];
     const flush = async (): Promise<void> => {
       const sources: ReplaySource[] = [];
-      for (const [i, replayable] of (await Promise.all(chunk.map((r) => getReplayRequest(history, r.id)))).entries()) {
+      for (const [i, replayable] of (await Promise.all(chunk.map((r) => history.getReplayRequest(r.id)))).entries()) {
         if (replayable !== undefined) sources.push({ original: chunk[i]!, request: replayable });
       }
       chunk = [];

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { csvHeader, csvRow } from '../../history/csv.js';
 import { recordToListItem } from '../../history/postback-record.js';
-import { iteratePostbacks, parseFilter, queryPostbacks, type PostbackSummary } from '../../history/query-postbacks.js';
+import { iteratePostbacks } from '../../history/history-store.js';
+import { parseFilter, type PostbackSummary } from '../../history/query-postbacks.js';
 import { ValidationError } from '../../errors/base-error.js';
 import type { CliContext } from '../cli-context.js';
 import { UsageError } from '../cli-error.js';
@@ -48,10 +49,10 @@ export function registerHistoryCommand(program: Command, ctx: CliContext): void 
       await ctx.withRuntime(async (runtime) => {
         if (opts.csv) {
           process.stdout.write(csvHeader());
-          for await (const r of iteratePostbacks(runtime.history, filter)) process.stdout.write(csvRow(r));
+          for await (const r of iteratePostbacks(runtime.historyStore, filter)) process.stdout.write(csvRow(r));
           return;
         }
-        const { items } = await queryPostbacks(runtime.history, filter, limit);
+        const { items } = await runtime.historyStore.queryPostbacks(filter, limit);
         if (opts.json) {
           for (const r of items) process.stdout.write(`${JSON.stringify(listItem(r))}\n`);
           return;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors/base-error.js';
 import { checkEvent } from '../../events/validate-event.js';
-import { waitFinal } from '../../history/wait-final.js';
+import { waitFinal } from '../../history/history-store.js';
 import type { CliContext } from '../cli-context.js';
 import { UsageError } from '../cli-error.js';
 import { readEventFile } from '../event-file.js';
@@ -102,7 +102,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
         let summary = `events ${rows.length}, enqueued ${ids.length}, duplicates ${duplicates}, skipped ${skipped}`;
         if (opts.wait) {
           const wp = new Progress(ids.length);
-          const status = await waitFinal(runtime.history, ids, Number(opts.waitTimeout) * 1000, (n) => wp.update(n, 'final'));
+          const status = await waitFinal(runtime.historyStore, ids, Number(opts.waitTimeout) * 1000, (n) => wp.update(n, 'final'));
           const delivered = [...status.values()].filter((s) => s === 'delivered').length;
           const failed = [...status.values()].filter((s) => s === 'failed').length;
           summary += `, delivered ${delivered}, failed ${failed}`;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { getRecord } from '../../history/get-record.js';
 import { recordToApi } from '../../history/postback-record.js';
-import { waitFinal } from '../../history/wait-final.js';
+import { waitFinal } from '../../history/history-store.js';
 import type { CliContext } from '../cli-context.js';
 import { UsageError } from '../cli-error.js';
 import { parseKeyValues } from '../key-values.js';
@@ -57,9 +56,9 @@ export function registerSendCommand(program: Command, ctx: CliContext): void {
           for (const id of result.postbacks) process.stdout.write(`${id}\n`);
           return;
         }
-        const status = await waitFinal(runtime.history, result.postbacks, Number(opts.waitTimeout) * 1000);
+        const status = await waitFinal(runtime.historyStore, result.postbacks, Number(opts.waitTimeout) * 1000);
         for (const id of result.postbacks) {
-          const record = await getRecord(runtime.history, id);
+          const record = await runtime.historyStore.getRecord(id);
           process.stdout.write(`${JSON.stringify(record ? recordToApi(record) : { id, status: status.get(id) }, null, 2)}\n`);
         }
         if ([...status.values()].some((s) => s !== 'delivered')) process.exitCode = 1;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { PRESETS } from '../../endpoints/presets/index.js';
-import { getRecord } from '../../history/get-record.js';
-import { waitFinal } from '../../history/wait-final.js';
+import { waitFinal } from '../../history/history-store.js';
 import { syntheticEvent } from '../../sim/synthetic-events.js';
 import type { CliContext } from '../cli-context.js';
 import { UsageError } from '../cli-error.js';
@@ -65,13 +64,13 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
           progress.update(sent, 'events sent');
         }
         const wp = new Progress(ids.length);
-        await waitFinal(runtime.history, ids, Number(opts.waitTimeout) * 1000, (n) => wp.update(n, 'final'));
+        await waitFinal(runtime.historyStore, ids, Number(opts.waitTimeout) * 1000, (n) => wp.update(n, 'final'));
         let delivered = 0;
         let failed = 0;
         let attempts = 0;
         const latencies: number[] = [];
         for (const id of ids) {
-          const r = await getRecord(runtime.history, id);
+          const r = await runtime.historyStore.getRecord(id);
           if (!r) continue;
           attempts += r.attempts.length;
           if (r.status === 'delivered') {

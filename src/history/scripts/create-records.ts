@@ -1,21 +1,29 @@
 import { LuaScript } from './run-script.js';
 
+/** CREATE_RECORDS' reply when the outbox is full: nothing was written. */
+export const OUTBOX_FULL = -1;
+
 /**
- * KEYS[1] the time index, KEYS[2..] the new records; ARGV[1] their TTL (ms), then per
- * record: index score, postback id, n, and n hash field/value entries.
- * Writes every record (HSET + PEXPIRE) and its index entry: one command for a whole
- * produce call, atomic like the MULTI it replaces.
+ * KEYS[1] the time index, KEYS[2] the outbox, KEYS[3..] the new records; ARGV[1] their TTL
+ * (ms), ARGV[2..4] the outbox arguments (on, most entries, final grace), then per record:
+ * index score, postback id, n, and n hash field/value entries.
+ * Writes every record (HSET + PEXPIRE) and its index entry, and with the outbox on, its
+ * snapshot there: one command for a whole produce call, atomic like the MULTI it replaces.
+ * With the outbox full it writes nothing and returns OUTBOX_FULL.
  */
 export const CREATE_RECORDS = new LuaScript(`
 local ttl = ARGV[1]
-local p = 2
-for i = 2, #KEYS do
+local outbox = ARGV[2] == '1'
+if outbox and redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return ${OUTBOX_FULL} end
+local p = 5
+for i = 3, #KEYS do
   local score, id, n = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
   p = p + 3
   redis.call('HSET', KEYS[i], unpack(ARGV, p, p + n - 1))
+  if outbox then redis.call('XADD', KEYS[2], '*', '_', id, unpack(ARGV, p, p + n - 1)) end
   p = p + n
   redis.call('PEXPIRE', KEYS[i], ttl)
   redis.call('ZADD', KEYS[1], score, id)
 end
-return #KEYS - 1
+return #KEYS - 2
 `);

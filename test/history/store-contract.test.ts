@@ -1,10 +1,14 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { respond } from '../helpers/receiver.js';
-import { useStack } from '../helpers/stack.js';
+import { HISTORY_STORES, useStack } from '../helpers/stack.js';
 
-describe('history API', () => {
-  const ctx = useStack({ RETRY_SCHEDULE: '0' }, async ({ stack, receiver }) => {
+/**
+ * The history contract, through the API (which reads only the HistoryStore interface): the
+ * same tests against Redis history and PostgreSQL history.
+ */
+describe.each(HISTORY_STORES)('history store contract (%s)', (_store, storeEnv) => {
+  const ctx = useStack({ RETRY_SCHEDULE: '0', ...storeEnv() }, async ({ stack, receiver }) => {
     await stack.runtime.registry.upsert([
       { id: 'ep-a', publisher_id: 'p1', url: `${receiver.base}/a?e={event_id}` },
       { id: 'ep-b', publisher_id: 'p2', url: `${receiver.base}/b?e={event_id}` },
@@ -18,6 +22,7 @@ describe('history API', () => {
       const res = await ctx.stack.post('/v1/events', { events });
       expect(res.status).toBe(202);
     }
+    await ctx.stack.historySynced();
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -52,6 +57,7 @@ describe('history API', () => {
     ] });
     const ids = res.json.events.map((e: { postbacks: string[] }) => e.postbacks[0]);
     await Promise.all(ids.map((id: string) => ctx.stack.waitFinal(id)));
+    await ctx.stack.historySynced();
     const after = Date.now() + 1;
     const inRange = await ctx.stack.get(`/v1/postbacks?from=${new Date(before).toISOString()}&to=${after}`);
     expect(inRange.json.items.map((i: { event_id: string }) => i.event_id)).toEqual(['f-2', 'f-1']);
@@ -87,6 +93,7 @@ describe('history API', () => {
     const nasty = 'Acme, "Ads"\nLtd';
     const res = await ctx.stack.post('/v1/events', { id: 'csv-1', type: 'conversion', endpoint_id: 'ep-a', advertiser_name: nasty, offer_id: 'o,1', payout: 2 });
     await ctx.stack.waitFinal(res.json.events[0].postbacks[0]);
+    await ctx.stack.historySynced();
     const csv = await ctx.stack.get(`/v1/postbacks.csv?from=${before}`);
     expect(csv.status).toBe(200);
     const rows = parse<Record<string, string>>(csv.text, { columns: true });
@@ -125,11 +132,14 @@ describe('history API', () => {
     const api = await ctx.stack.get(`/v1/postbacks/${one.json.id}`);
     expect(api.json.replay_of).toBe(ok);
 
+    await ctx.stack.historySynced();
     const bulk = await ctx.stack.post('/v1/postbacks/replay', { status: 'failed', endpoint_id: 'ep-f', from: new Date(start).toISOString() });
     expect(bulk.status).toBe(202);
     expect(bulk.json).toEqual({ enqueued: 2 });
     await expect.poll(() => replays().length, { timeout: 15_000 }).toBe(3);
     expect(replays().sort()).toEqual(['/a?e=r-3', '/fail?e=r-1', '/fail?e=r-2']);
+    await expect.poll(() => replays().length, { timeout: 15_000 }).toBe(3);
+    await ctx.stack.historySynced();
     const list = await ctx.stack.get(`/v1/postbacks?from=${start}&endpoint_id=ep-f`);
     expect(list.json.items.filter((i: { replay_of?: string }) => i.replay_of).map((i: { replay_of: string }) => i.replay_of).sort()).toEqual([f1, f2].sort());
     expect((await ctx.stack.post('/v1/postbacks/nope/replay', {})).status).toBe(404);
