@@ -22,6 +22,8 @@ export interface PlannedPostback {
   readonly event: PostbackEvent;
   readonly endpoint: CompiledEndpoint;
   readonly id: string;
+  /** When it was made: the time its id starts with. */
+  readonly createdMs: number;
   readonly request: RenderedRequest;
   readonly dedupeKey: string | undefined;
 }
@@ -73,7 +75,7 @@ export function planPostbacks(
         throw err;
       }
       const dedupeKey = event.idGenerated || options.force ? undefined : keys.dedupe(event.id, endpoint.dedupeScope);
-      planned.push({ eventIndex: i, event, endpoint, id, request, dedupeKey });
+      planned.push({ eventIndex: i, event, endpoint, id, createdMs: now, request, dedupeKey });
     }
   });
   if (details.length > 0) {

@@ -79,7 +79,7 @@ export class Producer {
       }
     }
     const now = Date.now();
-    await this.enqueue(toSend.map((p) => newPostbackItem(p, now)), now, false);
+    await this.enqueue(toSend.map(newPostbackItem), now, false);
     const m = this.deps.metrics;
     if (m) for (const r of results) for (const s of r.skipped) m.skipped.inc({ reason: s.reason });
     return results;
@@ -121,7 +121,7 @@ export class Producer {
 }
 
 /** A planned postback as it is written: the record's static part, secrets masked. */
-function newPostbackItem(p: PlannedPostback, now: number): EnqueueItem {
+function newPostbackItem(p: PlannedPostback): EnqueueItem {
   return {
     id: p.id,
     endpoint: p.endpoint,
@@ -134,7 +134,7 @@ function newPostbackItem(p: PlannedPostback, now: number): EnqueueItem {
       offer_id: fieldText(p.event.fields.offer_id),
       advertiser_name: fieldText(p.event.fields.advertiser_name),
       payout: p.event.payout ?? null,
-      created_ms: now,
+      created_ms: p.createdMs,
       request: p.endpoint.maskRequest(p.request),
       ...(p.endpoint.delayS > 0 ? { delay_s: p.endpoint.delayS } : {}),
     },

@@ -103,7 +103,7 @@ export class OutboxFlusher {
   flushed = 0;
 
   constructor(options: OutboxFlusherOptions) {
-    this.o = { batch: 2000, idleMs: 100, leaseMs: 10_000, beforeFlush: () => Promise.resolve(), ...options };
+    this.o = { batch: 2000, idleMs: 100, leaseMs: 5000, beforeFlush: () => Promise.resolve(), ...options };
   }
 
   start(): void {

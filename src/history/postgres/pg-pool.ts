@@ -18,6 +18,9 @@ export function createPgPool(url: string, onError: (err: Error) => void, max = 1
     application_name: 'postback-dispatcher',
   });
   pool.on('error', onError);
+  // A client whose server goes away between queries emits 'error' itself: reported, never
+  // an unhandled event (the pool then drops it, and its query in flight, if any, rejects).
+  pool.on('connect', (client) => client.on('error', onError));
   return pool;
 }
 

@@ -23,8 +23,8 @@ export interface PostbackRow {
 /** Columns in the order rowValues gives them (the upsert's unnest arrays). */
 export const ROW_COLUMNS = ['id', 'endpoint_id', 'publisher_id', 'event_id', 'status', 'attempts', 'http_status', 'finished_ms', 'next_ms', 'last_error', 'd', 'rr', 'a'] as const;
 
-/** What a live record's static JSON holds that the row keeps as columns (or in the id). */
-const IN_COLUMNS = ['event_id', 'endpoint_id', 'publisher_id', 'created_ms'] as const;
+/** What a live record's static JSON holds that the row keeps as columns. */
+const IN_COLUMNS = ['event_id', 'endpoint_id', 'publisher_id'] as const;
 
 /**
  * A live record's hash (an outbox snapshot) as a row. Undefined for a snapshot without
@@ -36,6 +36,8 @@ export function rowFromSnapshot(id: string, hash: Readonly<Record<string, string
   const stored = JSON.parse(json) as StoredStatic;
   const rest: Record<string, unknown> = { ...stored };
   for (const k of IN_COLUMNS) delete rest[k];
+  // The id starts with the creation time: kept apart only when they differ.
+  if (stored.created_ms === idTimeMs(id)) delete rest.created_ms;
   const count = Number(hash[F.count] ?? '0');
   const attempts: unknown[] = [];
   for (let n = 1; n <= count + 1; n++) {
@@ -90,12 +92,13 @@ function expandAttempt(v: unknown[]): AttemptRecord {
 const toNum = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
 function staticOf(row: PostbackRow): ReturnType<typeof staticFromStored> {
+  const d = JSON.parse(row.d) as StoredStatic;
   return staticFromStored({
-    ...(JSON.parse(row.d) as StoredStatic),
+    ...d,
     event_id: row.event_id,
     endpoint_id: row.endpoint_id,
     publisher_id: row.publisher_id,
-    created_ms: idTimeMs(row.id),
+    created_ms: d.created_ms ?? idTimeMs(row.id),
   });
 }
 
