@@ -4,6 +4,9 @@
 // `npm run bench -- --soak` runs the 1,000,000-postback worker-memory soak instead.
 // `npm run bench -- --isolation` runs the healthy-beside-dead/slow publishers benchmark
 // instead (bench/isolation-report.mjs; its own Redis and processes per run).
+// `npm run bench -- --history postgres` runs (c) with Redis history and with PostgreSQL
+// history side by side, then the 5,000,000-record query benchmark (bench/history-query.mjs);
+// PostgreSQL is HISTORY_URL, else the local postgres://postgres@127.0.0.1:5432/test.
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { runScenario, startChild, startRedis } from './lib.mjs';
@@ -14,6 +17,12 @@ if (process.argv.includes('--isolation')) {
   process.exit(0);
 }
 
+const historyArg = process.argv.indexOf('--history');
+const history = historyArg === -1 ? undefined : process.argv[historyArg + 1];
+if (history !== undefined && history !== 'postgres') {
+  console.error(`--history ${history}: the one store to compare with Redis is postgres`);
+  process.exit(2);
+}
 const soak = process.argv.includes('--soak');
 const N = Number(process.env.BENCH_N ?? 20_000);
 const CONCURRENCY = 100;
@@ -41,7 +50,10 @@ const run = async (name, script, env) => {
 };
 
 try {
-  if (soak) {
+  if (history === 'postgres') {
+    const { runHistoryComparison } = await import('./history-report.mjs');
+    await runHistoryComparison(run, { N });
+  } else if (soak) {
     const n = Number(process.env.BENCH_SOAK_N ?? 1_000_000);
     const r = await run('soak', 'bench/scenario-dispatcher.mjs', { MODE: 'soak', N: String(n) });
     const pct = (r.growth_after_warmup * 100).toFixed(1);

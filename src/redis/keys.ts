@@ -18,6 +18,8 @@ export class RedisKeys {
   readonly outbox: string;
   /** Held by the one process writing the outbox to PostgreSQL. */
   readonly outboxLeader: string;
+  /** How far (index score) the sweep of still-queued records has gone. */
+  readonly outboxSwept: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -28,6 +30,7 @@ export class RedisKeys {
     this.healthStates = `${prefix}:hs`;
     this.outbox = `${prefix}:hist:outbox`;
     this.outboxLeader = `${prefix}:hist:flusher`;
+    this.outboxSwept = `${prefix}:hist:swept`;
   }
 
   /** A subject's shared health (state, consecutive failures, latency, last error, auto-disable streak). */

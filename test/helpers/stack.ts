@@ -10,6 +10,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { startWorker, type WorkerService } from '../../src/worker/worker-service.js';
 import type { PostbackRecord } from '../../src/history/postback-record.js';
 import { PostgresHistoryStore } from '../../src/history/postgres/postgres-history-store.js';
+import { sweepQueued } from '../../src/history/sweep-queued.js';
 import type { FastifyInstance } from 'fastify';
 
 /** Log lines captured from the stack, for assertions (and secret searches). */
@@ -123,6 +124,8 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     waitStatus,
     async historySynced(timeoutMs = 15_000) {
       if (runtime.historyStore.kind === 'redis') return;
+      // Records still queued reach PostgreSQL through the sweep a few seconds on: sweep now.
+      await sweepQueued(runtime.history, Date.now() + 1);
       const deadline = Date.now() + timeoutMs;
       while ((await runtime.redis.xlen(runtime.keys.outbox)) > 0) {
         if (Date.now() > deadline) throw new Error('history outbox not written to PostgreSQL in time');

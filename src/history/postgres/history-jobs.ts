@@ -19,9 +19,7 @@ export interface PostgresHistoryJobs {
  */
 export function startPostgresHistoryJobs(store: PostgresHistoryStore, live: HistoryContext, logger: Logger): PostgresHistoryJobs {
   const flusher = new OutboxFlusher({
-    redis: live.redis,
-    outboxKey: live.keys.outbox,
-    leaderKey: live.keys.outboxLeader,
+    live,
     pool: store.pool,
     schema: store.schema,
     upsertSql: store.upsertSql,

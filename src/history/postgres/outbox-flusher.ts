@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../logging/logger.js';
 import { TOMBSTONE_FIELD } from '../create-records.js';
+import type { HistoryContext } from '../history-context.js';
+import { sweepQueued } from '../sweep-queued.js';
 import { LuaScript } from '../scripts/run-script.js';
 import { dayOf } from './day-partitions.js';
 import type { PartitionKeeper } from './partition-keeper.js';
 import type { PgPool } from './pg-pool.js';
 import { rowFromSnapshot, type PostbackRow } from './row-codec.js';
 import { deleteUndone, upsertRows } from './upsert-rows.js';
+
+/** How long a record may stay queued before PostgreSQL gets a snapshot of it (else: one row, written when final). */
+export const QUEUED_SNAPSHOT_AFTER_MS = 5000;
 
 /** Renews the lease only for its holder. */
 const RENEW = new LuaScript(`
@@ -22,9 +26,8 @@ return 0
 `);
 
 export interface OutboxFlusherOptions {
-  readonly redis: Redis;
-  readonly outboxKey: string;
-  readonly leaderKey: string;
+  /** The live records, their outbox and keys. */
+  readonly live: HistoryContext;
   readonly pool: PgPool;
   readonly schema: string;
   readonly upsertSql: string;
@@ -38,6 +41,8 @@ export interface OutboxFlusherOptions {
   readonly idleMs?: number;
   /** The leader lease: another process takes over this long after the leader dies. */
   readonly leaseMs?: number;
+  /** A record still queued this long after it was made is snapshotted (lists show it); the rest go once, final. */
+  readonly queuedSnapshotAfterMs?: number;
 }
 
 /** The entries of one flush, merged: the last snapshot of each postback, and the undone ones. */
@@ -103,7 +108,7 @@ export class OutboxFlusher {
   flushed = 0;
 
   constructor(options: OutboxFlusherOptions) {
-    this.o = { batch: 2000, idleMs: 100, leaseMs: 5000, beforeFlush: () => Promise.resolve(), ...options };
+    this.o = { batch: 2000, idleMs: 100, leaseMs: 5000, queuedSnapshotAfterMs: QUEUED_SNAPSHOT_AFTER_MS, beforeFlush: () => Promise.resolve(), ...options };
   }
 
   start(): void {
@@ -118,7 +123,7 @@ export class OutboxFlusher {
     this.running = false;
     this.wake?.();
     await this.loop;
-    await RELEASE.run(this.o.redis, [this.o.leaderKey], [this.token]).catch(() => undefined);
+    await RELEASE.run(this.o.live.redis, [this.o.live.keys.outboxLeader], [this.token]).catch(() => undefined);
   }
 
   /**
@@ -127,7 +132,9 @@ export class OutboxFlusher {
    */
   async flushOnce(): Promise<number> {
     if (!(await this.holdLease())) return 0;
-    const entries = (await this.o.redis.xrange(this.o.outboxKey, '-', '+', 'COUNT', this.o.batch)) as [string, string[]][];
+    const { redis, keys } = this.o.live;
+    await sweepQueued(this.o.live, Date.now() - this.o.queuedSnapshotAfterMs);
+    const entries = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', this.o.batch)) as [string, string[]][];
     if (entries.length === 0) return 0;
     await this.o.beforeFlush();
     const plan = planFlush(entries);
@@ -144,7 +151,7 @@ export class OutboxFlusher {
     } finally {
       client.release();
     }
-    await this.o.redis.xtrim(this.o.outboxKey, 'MINID', nextStreamId(entries[entries.length - 1]![0]));
+    await redis.xtrim(keys.outbox, 'MINID', nextStreamId(entries[entries.length - 1]![0]));
     this.flushed += entries.length;
     return entries.length;
   }
@@ -152,7 +159,9 @@ export class OutboxFlusher {
   private async holdLease(): Promise<boolean> {
     const now = Date.now();
     if (now < this.leaseUntil - this.o.leaseMs / 2) return true;
-    const { redis, leaderKey, leaseMs } = this.o;
+    const { leaseMs } = this.o;
+    const { redis } = this.o.live;
+    const leaderKey = this.o.live.keys.outboxLeader;
     const held = (await redis.set(leaderKey, this.token, 'PX', leaseMs, 'NX')) === 'OK' || (await RENEW.run(redis, [leaderKey], [this.token, leaseMs])) === 1;
     this.leaseUntil = held ? now + leaseMs : 0;
     return held;
