@@ -154,6 +154,7 @@ describe('PostgreSQL history when PostgreSQL fails', () => {
     expect(list.json.error).toMatch(/history store unavailable: PostgreSQL/);
     expect((await stack.get('/v1/postbacks.csv')).status).toBe(503);
     expect(await stack.runtime.redis.xlen(stack.runtime.keys.outbox)).toBeGreaterThan(0);
+    expect((await stack.get('/metrics')).text).toMatch(/^postback_history_outbox [1-9]/m);
 
     await server.restart();
     await stack.historySynced(30_000);

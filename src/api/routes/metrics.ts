@@ -6,23 +6,34 @@ import type { ApiContext } from '../api-context.js';
 import { keepLastOnError } from '../../metrics/keep-last.js';
 
 const HISTORY_SIZE_METRIC = 'postback_history_records';
+const OUTBOX_METRIC = 'postback_history_outbox';
 
 /**
  * GET /metrics: the process's counters plus the scrape-time gauges every serving process
  * shares (queue depth, endpoint state: metrics/scrape-gauges) and, here only, history size.
  * In `postback start` this also covers the worker: no second metrics server is started.
  */
-export function metricsRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'metrics' | 'redis' | 'keys' | 'registry' | 'queues' | 'health'>): void {
+export function metricsRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'metrics' | 'redis' | 'keys' | 'registry' | 'queues' | 'health' | 'historyStore'>): void {
   const { metrics, redis, keys } = runtime;
   registerScrapeGauges(metrics.registry, runtime);
   registerBrokenEndpointsGauge(metrics.registry, runtime.registry);
   if (metrics.registry.getSingleMetric(HISTORY_SIZE_METRIC) === undefined) {
     new Gauge({
       name: HISTORY_SIZE_METRIC,
-      help: 'Postback records in the history index.',
+      help: 'Postback records in the Redis time index: all of history with Redis history, the pending ones with PostgreSQL history.',
       registers: [metrics.registry],
       async collect() {
         await keepLastOnError(async () => this.set(await redis.zcard(keys.index)));
+      },
+    });
+  }
+  if (runtime.historyStore.kind === 'postgres' && metrics.registry.getSingleMetric(OUTBOX_METRIC) === undefined) {
+    new Gauge({
+      name: OUTBOX_METRIC,
+      help: 'History writes waiting in Redis for PostgreSQL (new events get 503 at HISTORY_OUTBOX_MAX).',
+      registers: [metrics.registry],
+      async collect() {
+        await keepLastOnError(async () => this.set(await redis.xlen(keys.outbox)));
       },
     });
   }
