@@ -4,6 +4,8 @@
 //     final, in the flusher's batched upsert.
 //   synchronous insert (not built): the producer inserts the queued rows before answering
 //     202, and the worker updates each row when final.
+// And the layout of attempts: compact JSON arrays on the postback's row (built) against an
+// attempts table of its own (one row per attempt, partitioned by day the same way).
 // Usage: node bench/history-write-designs.mjs (HISTORY_URL, default the local PostgreSQL).
 import { cpus } from 'node:os';
 import pg from 'pg';
@@ -51,6 +53,43 @@ async function design(pool, schema, name, fn) {
   };
 }
 
+/** The attempts-table layout: postbacks without `a`, attempts as rows of their own. */
+async function attemptsTable(pool, schema) {
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await migrate(pool, schema);
+  await new PartitionKeeper(pool, schema).ensure(daysToKeepReady(Date.now(), 1));
+  const s = `"${schema}"`;
+  await pool.query(`CREATE TABLE ${s}.attempts (postback_id text COLLATE "C" NOT NULL, n smallint NOT NULL, started_ms bigint NOT NULL,
+    duration_ms integer NOT NULL, status_code smallint NOT NULL, error text, phase text, response_excerpt text, PRIMARY KEY (postback_id, n)) PARTITION BY RANGE (postback_id)`);
+  const { rows: parts } = await pool.query(`SELECT pg_get_expr(c.relpartbound, c.oid) AS bound, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = 'postbacks'`, [schema]);
+  for (const { bound, relname } of parts) await pool.query(`CREATE TABLE ${s}."a_${relname}" PARTITION OF ${s}.attempts ${bound}`);
+  const sql = upsertSql(schema);
+  const ids = Array.from({ length: N }, () => newPostbackId());
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += FLUSH) {
+    const chunk = ids.slice(i, i + FLUSH);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(sql, columnArrays(chunk.map((id, j) => ({ ...row(id, i + j, true), a: null }))));
+      await client.query(`INSERT INTO ${s}.attempts SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::int[], $5::smallint[], $6::text[], $7::text[], $8::text[])`,
+        [chunk, chunk.map(() => 1), chunk.map(() => Date.now()), chunk.map(() => 3), chunk.map(() => 200), chunk.map(() => null), chunk.map(() => null), chunk.map(() => 'OK')]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const { rows } = await pool.query(
+    `SELECT sum(pg_table_size(c.oid) + pg_indexes_size(c.oid))::bigint AS bytes FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname IN ('postbacks', 'attempts')`,
+    [schema],
+  );
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  return { design: 'outbox, attempts in a table of their own', postgres_ms_per_1000_postbacks: (seconds * 1000 * 1000) / N, bytes_per_postback_before_vacuum: Number(rows[0].bytes) / N };
+}
+
 const pool = new pg.Pool({ connectionString: url, max: 2 });
 const results = [];
 try {
@@ -69,6 +108,7 @@ try {
       for (let i = 0; i < N; i += FLUSH) await p.query(sql, columnArrays(ids.slice(i, i + FLUSH).map((id, j) => row(id, i + j, true))));
       return waits;
     }));
+    results.push(await attemptsTable(pool, 'bench_design_attempts'));
   }
 } finally {
   await pool.end();
