@@ -70,7 +70,7 @@ beforeAll(async () => {
   // The API: the same, through its /metrics route (which adds history size).
   const api = new Metrics();
   const fakeApp = { get: () => undefined } as unknown as FastifyInstance;
-  const fakeRuntime = { ...stubSources, metrics: api, redis: { zcard: () => Promise.resolve(0) }, keys: { index: 'i' } } as unknown as Runtime;
+  const fakeRuntime = { ...stubSources, metrics: api, redis: { zcard: () => Promise.resolve(0), xlen: () => Promise.resolve(0) }, keys: { index: 'i', outbox: 'o' }, historyStore: { kind: 'postgres' } } as unknown as Runtime;
   metricsRoutes(fakeApp, fakeRuntime);
   await collectRegistry(api.registry);
 });
