@@ -102,14 +102,14 @@ describe('PostgreSQL history', () => {
       const { rows } = await pools[0]!.query(`SELECT count(*)::int AS n FROM "${schema}".schema_version`);
       expect(rows[0].n).toBe(1);
       const idx = await pools[0]!.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1`, [schema]);
-      expect(idx.rows.map((r: { indexname: string }) => r.indexname)).toEqual(['postbacks_endpoint', 'postbacks_event', 'postbacks_pkey', 'postbacks_publisher', 'postbacks_unsettled', 'schema_version_pkey']);
+      expect(idx.rows.map((r: { indexname: string }) => r.indexname)).toEqual(['postbacks_endpoint', 'postbacks_event', 'postbacks_pkey', 'postbacks_publisher', 'postbacks_unsettled', 'postbacks_unsettled_any', 'schema_version_pkey']);
     } finally {
       await pools[0]!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await Promise.all(pools.map((p) => p.end()));
     }
   });
 
-  it('drops a day partition past the retention, and nothing else', async () => {
+  it('drops a day partition past the retention, and nothing else; compacts the settled ones once', async () => {
     const stack = await stacks.start({ ...postgresHistoryEnv(), RETRY_SCHEDULE: '0', HISTORY_RETENTION_DAYS: '30' });
     await stack.runtime.registry.upsert([{ id: 'rt', url: `${stacks.receiver.base}/r?e={event_id}` }]);
     const [today] = await sendLoad(stack, 'rt', 'rt', 1);
@@ -131,6 +131,14 @@ describe('PostgreSQL history', () => {
     expect(await partitions(store)).toEqual(before.filter((p) => p !== day(now - 40 * DAY_MS)));
     const { rows } = await store.pool.query<{ id: string }>(`SELECT id FROM "${store.schema}".postbacks ORDER BY id`);
     expect(rows.map((r) => r.id)).toEqual([old[1], today].sort());
+    // Settled days (no more writes) had their indexes rebuilt, once; today's not.
+    const notes = await store.pool.query<{ name: string; note: string | null }>(
+      `SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS note FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2)`,
+      [store.schema, [day(now - 29 * DAY_MS), day(now)]],
+    );
+    expect(Object.fromEntries(notes.rows.map((r) => [r.name, r.note]))).toEqual({ [day(now - 29 * DAY_MS)]: 'compacted', [day(now)]: null });
+    const byEvent = await stack.get(`/v1/postbacks?event_id=old-${old[1]}`);
+    expect(byEvent.json.items.map((i: { id: string }) => i.id)).toEqual([old[1]]);
   });
 });
 
