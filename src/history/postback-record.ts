@@ -77,7 +77,7 @@ export function encodeStatic(data: RecordStatic): string {
   return JSON.stringify(out);
 }
 
-type StoredRequest = Partial<RecordStatic['request']> & { url: string };
+export type StoredRequest = Partial<RecordStatic['request']> & { url: string };
 
 function requestOf(r: StoredRequest): RecordStatic['request'] {
   return { method: r.method ?? 'GET', url: r.url, headers: r.headers ?? NO_HEADERS, body: r.body ?? null };
@@ -94,7 +94,7 @@ export function decodeStatic(json: string): RecordStatic {
 }
 
 /** What encodeStatic's JSON parses to. */
-export type StoredStatic = Partial<RecordStatic> & { request: StoredRequest };
+export type StoredStatic = Omit<Partial<RecordStatic>, 'request'> & { request: StoredRequest };
 
 /** The static part, defaults put back, from its stored (parsed) form. */
 export function staticFromStored(d: StoredStatic): RecordStatic {

@@ -47,10 +47,10 @@ describe('list query', () => {
   it('turns each filter into an index prefix and the time range into an id range, newest first', () => {
     const q = listQuery('s', { fromMs: T, toMs: T + 1000, status: 'failed', endpointId: 'ep', publisherId: 'p', eventId: 'e' }, 100, 'zzz');
     expect(q.text).toBe(
-      `SELECT id, endpoint_id, publisher_id, event_id, status, attempts, http_status, finished_ms, last_error, d FROM "s".postbacks WHERE id >= $1 AND id < $2 AND id < $3 AND status = 'f' AND endpoint_id = $4 AND publisher_id = $5 AND event_id = $6 ORDER BY id DESC LIMIT $7`,
+      `SELECT id, endpoint_id, publisher_id, event_id, status, attempts, http_status, finished_ms, last_error, url, d FROM "s".postbacks WHERE id >= $1 AND id < $2 AND id < $3 AND status = 'f' AND endpoint_id = $4 AND publisher_id = $5 AND event_id = $6 ORDER BY id DESC LIMIT $7`,
     );
     expect(q.values).toEqual([idFloor(T), idFloor(T + 1001), 'zzz', 'ep', 'p', 'e', 101]);
-    expect(listQuery('s', {}, 10, undefined).text).toBe(`SELECT id, endpoint_id, publisher_id, event_id, status, attempts, http_status, finished_ms, last_error, d FROM "s".postbacks ORDER BY id DESC LIMIT $1`);
+    expect(listQuery('s', {}, 10, undefined).text).toBe(`SELECT id, endpoint_id, publisher_id, event_id, status, attempts, http_status, finished_ms, last_error, url, d FROM "s".postbacks ORDER BY id DESC LIMIT $1`);
   });
 
   it('round-trips cursors and rejects one it did not make, naming the field', () => {
@@ -86,6 +86,17 @@ describe('row codec', () => {
     expect(JSON.parse(row.d)).not.toHaveProperty('created_ms');
     expect(recordFromRow(row)).toEqual(recordFromHash(id, hash));
     expect(summaryFromRow(row)).toMatchObject({ id, status: 'retrying', attempts: 1, last_error: 'http_status', advertiser_name: 'Acme', created_ms: T });
+  });
+
+  it('keeps a plain GET as its URL alone, and a success attempt as five numbers and its excerpt', () => {
+    const get = { ...hash, [F.static]: encodeStatic({ event_id: 'e', endpoint_id: 'ep', publisher_id: null, offer_id: null, advertiser_name: null, payout: 1, created_ms: T, request: { method: 'GET', url: 'https://p.example/pb?c=1', headers: {}, body: null } }) };
+    const ok: AttemptRecord = { n: 1, started_at: new Date(T + 4).toISOString(), duration_ms: 3, status_code: 200, error: null, phase: null, response_excerpt: 'OK' };
+    const row = rowFromSnapshot(id, { ...get, [F.status]: 'delivered', [F.attempt(1)]: JSON.stringify(ok), [F.replayRequest]: '' })!;
+    expect(row.url).toBe('https://p.example/pb?c=1');
+    expect(row.d).toBe('{"payout":1}');
+    expect(row.a).toBe('[[1,4,3,200,"OK"]]');
+    expect(recordFromRow({ ...row, rr: null }).attempts).toEqual([ok]);
+    expect(recordFromRow({ ...row, rr: null }).request).toEqual({ method: 'GET', url: 'https://p.example/pb?c=1', headers: {}, body: null });
   });
 
   it('drops the next attempt time once final', () => {

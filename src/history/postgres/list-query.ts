@@ -4,7 +4,7 @@ import { idFloor } from './day-partitions.js';
 import { STATUS_CODE, quoteIdent } from './schema.js';
 
 /** The columns a list row needs (not the attempts, the replay request or the next time). */
-export const SUMMARY_COLUMNS = 'id, endpoint_id, publisher_id, event_id, status, attempts, http_status, finished_ms, last_error, d';
+export const SUMMARY_COLUMNS = 'id, endpoint_id, publisher_id, event_id, status, attempts, http_status, finished_ms, last_error, url, d';
 
 export function encodeCursor(lastId: string): string {
   return Buffer.from(lastId).toString('base64url');

@@ -2,7 +2,7 @@ import type { RenderedRequest } from '../../endpoints/rendered-request.js';
 import { getRecord, getReplayRequest, getStatuses } from '../get-record.js';
 import type { HistoryContext } from '../history-context.js';
 import type { HistoryStore } from '../history-store.js';
-import { decodeStaticRequest, type PostbackRecord } from '../postback-record.js';
+import type { PostbackRecord } from '../postback-record.js';
 import type { PostbackFilter, PostbackPage } from '../query-postbacks.js';
 import { decodeCursor, encodeCursor, listQuery } from './list-query.js';
 import { migrate } from './migrate.js';
@@ -60,10 +60,10 @@ export class PostgresHistoryStore implements HistoryStore {
   async getReplayRequest(postbackId: string): Promise<RenderedRequest | undefined> {
     const live = await getReplayRequest(this.live, postbackId);
     if (live !== undefined) return live;
-    const rows = await this.read<Pick<PostbackRow, 'd' | 'rr'>>(`SELECT d, rr FROM ${this.table} WHERE id = $1`, [postbackId]);
+    const rows = await this.read<PostbackRow>(`SELECT * FROM ${this.table} WHERE id = $1`, [postbackId]);
     const row = rows[0];
     if (row === undefined) return undefined;
-    return row.rr !== null ? (JSON.parse(row.rr) as RenderedRequest) : decodeStaticRequest(row.d);
+    return row.rr !== null ? (JSON.parse(row.rr) as RenderedRequest) : recordFromRow(row).request;
   }
 
   async queryPostbacks(filter: PostbackFilter, limit: number, cursor?: string): Promise<PostbackPage> {

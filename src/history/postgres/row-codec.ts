@@ -15,13 +15,15 @@ export interface PostbackRow {
   finished_ms: string | number | null;
   next_ms: string | number | null;
   last_error: string | null;
+  /** The request's URL (masked); the rest of the request, when not implied, is in `d`. */
+  url: string;
   d: string;
   rr: string | null;
   a: string | null;
 }
 
 /** Columns in the order rowValues gives them (the upsert's unnest arrays). */
-export const ROW_COLUMNS = ['id', 'endpoint_id', 'publisher_id', 'event_id', 'status', 'attempts', 'http_status', 'finished_ms', 'next_ms', 'last_error', 'd', 'rr', 'a'] as const;
+export const ROW_COLUMNS = ['id', 'endpoint_id', 'publisher_id', 'event_id', 'status', 'attempts', 'http_status', 'finished_ms', 'next_ms', 'last_error', 'url', 'd', 'rr', 'a'] as const;
 
 /** What a live record's static JSON holds that the row keeps as columns. */
 const IN_COLUMNS = ['event_id', 'endpoint_id', 'publisher_id'] as const;
@@ -37,12 +39,17 @@ export function rowFromSnapshot(id: string, hash: Readonly<Record<string, string
   const rest: Record<string, unknown> = { ...stored };
   for (const k of IN_COLUMNS) delete rest[k];
   // The id starts with the creation time: kept apart only when they differ.
-  if (stored.created_ms === idTimeMs(id)) delete rest.created_ms;
+  const createdMs = stored.created_ms ?? idTimeMs(id);
+  if (createdMs === idTimeMs(id)) delete rest.created_ms;
+  // A plain GET's request is its URL alone: a column, and no `request` in the JSON.
+  const { url, ...otherRequest } = stored.request;
+  if (Object.keys(otherRequest).length > 0) rest.request = otherRequest;
+  else delete rest.request;
   const count = Number(hash[F.count] ?? '0');
   const attempts: unknown[] = [];
   for (let n = 1; n <= count + 1; n++) {
     const a = hash[F.attempt(n)];
-    if (a !== undefined) attempts.push(compactAttempt(JSON.parse(a) as AttemptRecord));
+    if (a !== undefined) attempts.push(compactAttempt(JSON.parse(a) as AttemptRecord, createdMs));
   }
   const status = (hash[F.status] ?? 'queued') as PostbackStatus;
   return {
@@ -56,6 +63,7 @@ export function rowFromSnapshot(id: string, hash: Readonly<Record<string, string
     finished_ms: num(hash[F.finished]),
     next_ms: status === 'retrying' || status === 'queued' ? num(hash[F.next]) : null,
     last_error: hash[F.lastError] || null,
+    url,
     d: JSON.stringify(rest),
     rr: hash[F.replayRequest] ?? null,
     a: attempts.length > 0 ? JSON.stringify(attempts) : null,
@@ -66,35 +74,39 @@ function num(v: string | undefined): number | null {
   return v === undefined || v === '' ? null : Number(v);
 }
 
-/** An attempt as an array: [n, started ms, duration, status code, error, phase, excerpt, location?, retry after?]. */
-function compactAttempt(a: AttemptRecord): unknown[] {
-  const out: unknown[] = [a.n, Date.parse(a.started_at), a.duration_ms, a.status_code, a.error, a.phase, a.response_excerpt];
-  if (a.location !== undefined || a.retry_after_ms !== undefined) out.push(a.location ?? null);
-  if (a.retry_after_ms !== undefined) out.push(a.retry_after_ms);
+/**
+ * An attempt as an array: [n, started ms after creation, duration, status code, excerpt,
+ * error, phase, location, retry after], trailing empty entries left out (a success is
+ * `[1,4,3,200,"OK"]`).
+ */
+function compactAttempt(a: AttemptRecord, createdMs: number): unknown[] {
+  const out: unknown[] = [a.n, Date.parse(a.started_at) - createdMs, a.duration_ms, a.status_code, a.response_excerpt, a.error, a.phase, a.location ?? null, a.retry_after_ms ?? null];
+  while (out.length > 5 && out[out.length - 1] === null) out.pop();
   return out;
 }
 
-function expandAttempt(v: unknown[]): AttemptRecord {
-  const [n, started, duration, code, error, phase, excerpt, location, retryAfter] = v as [number, number, number, number, string | null, string | null, string, string | null | undefined, number | undefined];
+function expandAttempt(v: unknown[], createdMs: number): AttemptRecord {
+  const [n, started, duration, code, excerpt, error, phase, location, retryAfter] = v as [number, number, number, number, string, string | null | undefined, string | null | undefined, string | null | undefined, number | null | undefined];
   return {
     n,
-    started_at: new Date(started).toISOString(),
+    started_at: new Date(createdMs + started).toISOString(),
     duration_ms: duration,
     status_code: code,
-    error,
-    phase,
+    error: error ?? null,
+    phase: phase ?? null,
     response_excerpt: excerpt,
     ...(location !== undefined && location !== null ? { location } : {}),
-    ...(retryAfter !== undefined ? { retry_after_ms: retryAfter } : {}),
+    ...(retryAfter !== undefined && retryAfter !== null ? { retry_after_ms: retryAfter } : {}),
   };
 }
 
 const toNum = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
-function staticOf(row: PostbackRow): ReturnType<typeof staticFromStored> {
-  const d = JSON.parse(row.d) as StoredStatic;
+function staticOf(row: Pick<PostbackRow, 'id' | 'endpoint_id' | 'publisher_id' | 'event_id' | 'url' | 'd'>): ReturnType<typeof staticFromStored> {
+  const d = JSON.parse(row.d) as Omit<StoredStatic, 'request'> & { request?: Omit<StoredStatic['request'], 'url'> };
   return staticFromStored({
     ...d,
+    request: { ...d.request, url: row.url },
     event_id: row.event_id,
     endpoint_id: row.endpoint_id,
     publisher_id: row.publisher_id,
@@ -103,11 +115,12 @@ function staticOf(row: PostbackRow): ReturnType<typeof staticFromStored> {
 }
 
 export function recordFromRow(row: PostbackRow): PostbackRecord {
+  const base = staticOf(row);
   return {
-    ...staticOf(row),
+    ...base,
     id: row.id,
     status: STATUS_NAME[row.status] ?? 'queued',
-    attempts: row.a === null ? [] : (JSON.parse(row.a) as unknown[][]).map(expandAttempt),
+    attempts: row.a === null ? [] : (JSON.parse(row.a) as unknown[][]).map((a) => expandAttempt(a, base.created_ms)),
     http_status: row.http_status,
     finished_ms: toNum(row.finished_ms),
     next_attempt_ms: toNum(row.next_ms),
@@ -116,7 +129,7 @@ export function recordFromRow(row: PostbackRow): PostbackRecord {
 
 export function summaryFromRow(row: Omit<PostbackRow, 'a' | 'rr' | 'next_ms'>): PostbackSummary {
   return {
-    ...staticOf(row as PostbackRow),
+    ...staticOf(row),
     id: row.id,
     status: STATUS_NAME[row.status] ?? 'queued',
     attempts: row.attempts,

@@ -20,7 +20,7 @@ export function quoteIdent(name: string): string {
 /**
  * Status as one byte ("char"): q(ueued), r(etrying), d(elivered), f(ailed).
  * Columns: the list filters and what a list row shows are columns; the rest of the static
- * record is `d` (JSON, implied fields left out), the attempts `a` (JSON arrays), and `rr`
+ * record is `url` and `d` (JSON, implied fields left out), the attempts `a` (JSON arrays), and `rr`
  * the request with secrets as placeholders when masking changed it (what replay restores).
  */
 export function migrationStatements(schema: string): string[] {
@@ -40,6 +40,7 @@ export function migrationStatements(schema: string): string[] {
       publisher_id text,
       event_id text NOT NULL,
       last_error text,
+      url text NOT NULL,
       d text NOT NULL,
       rr text,
       a text,

@@ -4,7 +4,7 @@ import { quoteIdent } from './schema.js';
 
 const TYPES: Readonly<Record<(typeof ROW_COLUMNS)[number], string>> = {
   id: 'text', endpoint_id: 'text', publisher_id: 'text', event_id: 'text', status: 'text', attempts: 'smallint',
-  http_status: 'smallint', finished_ms: 'bigint', next_ms: 'bigint', last_error: 'text', d: 'text', rr: 'text', a: 'text',
+  http_status: 'smallint', finished_ms: 'bigint', next_ms: 'bigint', last_error: 'text', url: 'text', d: 'text', rr: 'text', a: 'text',
 };
 
 /** The upsert statement of a schema: built once per store, not per flush. */
