@@ -162,7 +162,12 @@ export class Runtime {
     // gone, say) must not keep the others open or the process from exiting.
     for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
     this.health.stop();
-    for (const q of Object.values(this.queues)) await q.close().catch(() => undefined);
+    // A queue closed before its init finished: BullMQ reports the init's failure (the
+    // connection closed under it) as an 'error' after close() removed every listener, an
+    // unhandled rejection. Let the inits settle first, briefly (Redis away: they fail fast).
+    const queues = Object.values(this.queues);
+    await Promise.race([Promise.allSettled(queues.map((q) => q.waitUntilReady())), new Promise((r) => setTimeout(r, QUEUE_INIT_WAIT_MS).unref())]);
+    for (const q of queues) await q.close().catch(() => undefined);
     // close() waits for requests in flight, and one to a black hole lasts its whole timeout:
     // give them a moment, then drop them (their postbacks are retried from their records).
     const agent = this.agent;
@@ -180,6 +185,8 @@ export class Runtime {
   }
 }
 
+/** How long closing waits for the queues' connection checks to settle. */
+const QUEUE_INIT_WAIT_MS = 1000;
 /** How long closing waits for delivery requests in flight before dropping them. */
 const AGENT_CLOSE_MS = 2000;
 

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/global-redis.js';
 import { spawnWorker } from '../helpers/load.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 
 /** A worker told to stop must stop, also when its Redis is gone (a supervisor waits on it). */
@@ -10,10 +12,12 @@ describe('worker shutdown without Redis', () => {
   afterAll(() => redis.stop());
 
   it('exits 0 within SHUTDOWN_TIMEOUT_MS (+ slack) after SIGTERM while Redis is down', { timeout: 30_000 }, async () => {
-    const worker = spawnWorker({ REDIS_URL: redis.url, QUEUE_PREFIX: 'shutdown', SHUTDOWN_TIMEOUT_MS: '1000', LOG_LEVEL: 'silent' });
+    const metricsPort = await freePort();
+    const worker = spawnWorker({ REDIS_URL: redis.url, QUEUE_PREFIX: 'shutdown', SHUTDOWN_TIMEOUT_MS: '1000', LOG_LEVEL: 'silent', METRICS_PORT: String(metricsPort) });
     try {
-      // Up and taking jobs: give it a moment on a live Redis, then take Redis away.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Up and taking jobs (its metrics server answers once its start is done and SIGTERM is
+      // handled; a signal before that ends it the default way), then take Redis away.
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`).catch(() => undefined))?.status === 200, 15_000);
       // Redis shut down (AOF kept) and back only after 8 s: the worker is stopped meanwhile.
       const back = redis.restart(8000);
       await new Promise((r) => setTimeout(r, 300));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { respond } from '../helpers/receiver.js';
 import { usePerTestStacks, type Stack } from '../helpers/stack.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 /** Events in through POST /v1/events, postbacks out over real HTTP, outcomes in history. */
 describe('delivery pipeline', () => {
@@ -211,14 +212,6 @@ describe('delivery pipeline', () => {
     expect(later.json.events[0].duplicate).toBe(false);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The postback's delayed job, in whichever lane it waits (a degraded endpoint's move to the slow lane keeps its schedule). */
 async function waitForDelayedJob(stack: Stack, id: string) {
