@@ -49,6 +49,8 @@ export class CompiledEndpoint {
   readonly inline: boolean;
   /** Dedupe scope: the id, or for inline targets the id plus a digest of the target. */
   readonly dedupeScope: string;
+  /** Whether postbacks that render the same `ordering_key` go one at a time, in order. */
+  readonly ordered: boolean;
 
   private readonly syntax: MacroSyntax;
   private readonly url: CompiledTemplate;
@@ -61,6 +63,7 @@ export class CompiledEndpoint {
   private readonly states: ReadonlySet<string> | undefined;
   private readonly allowZeroPayout: boolean;
   private readonly securityToken: string | undefined;
+  private readonly orderingKey: CompiledTemplate | undefined;
   private readonly hashSign:
     | { readonly param: string; readonly over: 'url' | readonly CompiledTemplate[]; readonly separator: string; readonly plain: boolean; readonly secret: string; readonly fn: (s: string) => string }
     | undefined;
@@ -91,6 +94,9 @@ export class CompiledEndpoint {
     this.events = def.events ? new Set(def.events) : undefined;
     this.states = def.states ? new Set(def.states) : undefined;
     this.securityToken = def.security_token ?? undefined;
+
+    this.orderingKey = def.ordering_key == null ? undefined : this.compileOrderingKey(def.ordering_key);
+    this.ordered = this.orderingKey !== undefined;
 
     if (def.url === undefined) throw configError(def.id, 'url', 'is required');
     const hashAt = this.syntax === '##' ? -1 : def.url.indexOf('#');
@@ -177,6 +183,16 @@ export class CompiledEndpoint {
     return { method: this.method, url, headers, body };
   }
 
+  /**
+   * The ordering key of one postback (ordered endpoints), or undefined when the endpoint is
+   * not ordered or the key renders empty (the event lacks the field: nothing to order by).
+   */
+  orderingKeyOf(event: PostbackEvent, postbackId: string): string | undefined {
+    if (this.orderingKey === undefined) return undefined;
+    const key = this.orderingKey.render(new PostbackValues(event, postbackId, undefined, this.preset?.derive?.(event), this.publisherId));
+    return key === '' ? undefined : key;
+  }
+
   /** Per-attempt headers (Standard Webhooks signs each attempt with a new timestamp). */
   attemptHeaders(request: RenderedRequest, postbackId: string, nowMs: number): Record<string, string> | undefined {
     return this.webhookSigner?.headers(postbackId, request.body ?? '', Math.floor(nowMs / 1000));
@@ -223,6 +239,19 @@ export class CompiledEndpoint {
     }
   }
 
+  /**
+   * Always the {} dialect (a preset's default must not turn into literal text under another
+   * macro_syntax). A key must name the event: a static one would order the whole endpoint,
+   * a per-postback one nothing, and a secret must not be stored in every record.
+   */
+  private compileOrderingKey(source: string): CompiledTemplate {
+    const t = this.template(source, 'ordering_key', '{}');
+    if (t.isStatic) throw configError(this.id, 'ordering_key', `must name at least one macro, e.g. "{click_id}", got ${JSON.stringify(source)}`);
+    const bad = t.macros.find((m) => NOT_ORDERING_MACROS.has(m.name));
+    if (bad !== undefined) throw configError(this.id, 'ordering_key', `must not use {${bad.name}}: ${NOT_ORDERING_MACROS.get(bad.name)!}`);
+    return t;
+  }
+
   private jsonTemplate(body: unknown): JsonRenderer {
     try {
       return compileJsonTemplate(body, this.syntax);
@@ -240,6 +269,13 @@ export class CompiledEndpoint {
     assertHttpUrl(url, this.id);
   }
 }
+
+/** Macros an ordering key may not use, and why. */
+const NOT_ORDERING_MACROS: ReadonlyMap<string, string> = new Map([
+  ['security_token', 'it is a secret, and the key is stored with each postback'],
+  ['postback_id', 'it differs for every postback, so nothing would be ordered'],
+  ['rand', 'it differs for every postback, so nothing would be ordered'],
+]);
 
 function assertHttpUrl(url: string, endpointId: string): void {
   let parsed: URL;

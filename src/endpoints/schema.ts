@@ -83,6 +83,8 @@ export const endpointInputSchema = z
       })
       .optional(),
     delay_s: z.number().min(0).max(300).optional(),
+    /** A template in the {} dialect: postbacks rendering the same key go one at a time, in order. */
+    ordering_key: z.string().min(1).max(512).nullable().optional(),
     description: z.string().max(1024).optional(),
   })
   .strict();

@@ -16,6 +16,8 @@ export interface NewRecord {
   readonly nextAttemptMs: number;
   /** The batch job that carries its first attempt, when batched. */
   readonly batchJobId?: string | undefined;
+  /** Ordered endpoints: the chain (RedisKeys.chain) the postback joins, at its end. */
+  readonly chainKey?: string | undefined;
 }
 
 /**
@@ -41,7 +43,8 @@ async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): 
     const fields: (string | number)[] = [F.static, encodeStatic(r.data), F.status, 'queued', F.next, r.nextAttemptMs];
     if (r.replayRequest !== undefined) fields.push(F.replayRequest, JSON.stringify(r.replayRequest));
     if (r.batchJobId !== undefined) fields.push(F.batch, r.batchJobId);
-    args.push(indexScore(r.data.created_ms, sequence++), r.id, fields.length, ...fields);
+    if (r.chainKey !== undefined) fields.push(F.chain, r.chainKey);
+    args.push(indexScore(r.data.created_ms, sequence++), r.id, r.chainKey ?? '', fields.length, ...fields);
     if (sequence >= 1000) sequence = 0;
   }
   if ((await CREATE_RECORDS.run(ctx.redis, keys, args)) === OUTBOX_FULL) {

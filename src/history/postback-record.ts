@@ -30,6 +30,8 @@ export interface RecordStatic {
   readonly request: RenderedRequest;
   readonly replay_of?: string;
   readonly delay_s?: number;
+  /** The endpoint's `ordering_key` as rendered for this postback (ordered endpoints only). */
+  readonly ordering_key?: string;
 }
 
 export interface PostbackRecord extends RecordStatic {
@@ -39,6 +41,8 @@ export interface PostbackRecord extends RecordStatic {
   readonly http_status: number | null;
   readonly finished_ms: number | null;
   readonly next_attempt_ms: number | null;
+  /** Ordered endpoints: the earlier postback of the same key this one waits for, while it waits. */
+  readonly waiting_for?: string;
 }
 
 /** Hash field names of a record. Short, because every pending postback carries them. The Lua in scripts/record-attempt.ts is built from this table. */
@@ -55,6 +59,10 @@ export const F = {
   lastError: 'e',
   /** The batch job carrying the postback's first attempt, when it was batched: what the orphan scan looks for. */
   batch: 'j',
+  /** Ordered endpoints: the Redis key of the postback's chain (its ordering key's turn list). */
+  chain: 'k',
+  /** Ordered endpoints: the postback this one waits for, while it waits. */
+  waiting: 'w',
   attempt: (n: number) => `a${n}`,
 } as const;
 
@@ -130,6 +138,7 @@ export function recordFromHash(id: string, hash: Record<string, string>): Postba
     http_status: num(hash[F.http]),
     finished_ms: num(hash[F.finished]),
     next_attempt_ms: num(hash[F.next]),
+    ...(hash[F.waiting] ? { waiting_for: hash[F.waiting] } : {}),
   };
 }
 
@@ -153,6 +162,8 @@ export function recordToApi(r: PostbackRecord): Record<string, unknown> {
     ...(r.status === 'retrying' || r.status === 'queued' ? { next_attempt_at: iso(r.next_attempt_ms) } : {}),
     ...(r.replay_of ? { replay_of: r.replay_of } : {}),
     ...(r.delay_s ? { delay_s: r.delay_s } : {}),
+    ...(r.ordering_key !== undefined ? { ordering_key: r.ordering_key } : {}),
+    ...(r.waiting_for !== undefined && (r.status === 'retrying' || r.status === 'queued') ? { waiting_for: r.waiting_for } : {}),
   };
 }
 

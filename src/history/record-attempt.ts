@@ -44,15 +44,19 @@ interface PendingWrite {
  * appends; a final record is never written over. The writes asked for within one turn of
  * the event loop (a batch's outcomes) go out as one script call, a command or two rather
  * than one each; each caller still hears about its own write: true when written, false
- * when the record is gone (expired by retention) or already final.
+ * when the record is gone (expired by retention) or already final. A final write that
+ * hands an ordering key's turn to the next postback calls `onTurn` with that postback's id
+ * (the worker wakes its waiting job).
  */
 export class AttemptWriter {
   private readonly ctx: HistoryContext;
+  private readonly onTurn: ((postbackId: string) => void) | undefined;
   private pending: PendingWrite[] = [];
   private scheduled = false;
 
-  constructor(ctx: HistoryContext) {
+  constructor(ctx: HistoryContext, options: { onTurn?: (postbackId: string) => void } = {}) {
     this.ctx = ctx;
+    this.onTurn = options.onTurn;
   }
 
   write(postbackId: string, attempt: AttemptRecord, status: AttemptStatus, nowMs: number, nextAttemptMs: number | undefined): Promise<boolean> {
@@ -76,8 +80,12 @@ export class AttemptWriter {
     try {
       const keys = [outboxKey(this.ctx), this.ctx.keys.index, ...batch.map((w) => w.call.key)];
       const args = [...outboxArgs(this.ctx), ...batch.flatMap((w) => w.call.args)];
-      const written = (await RECORD_ATTEMPTS.run(this.ctx.redis, keys, args)) as number[];
-      batch.forEach((w, i) => w.resolve(written[i] === 1));
+      const written = (await RECORD_ATTEMPTS.run(this.ctx.redis, keys, args)) as (number | string)[];
+      batch.forEach((w, i) => {
+        const r = written[i];
+        if (typeof r === 'string') this.onTurn?.(r);
+        w.resolve(r === 1 || typeof r === 'string');
+      });
     } catch (err) {
       for (const w of batch) w.reject(err);
     }

@@ -48,6 +48,11 @@ export class Metrics {
     labelNames: ['lane'] as const,
     registers: [this.registry],
   });
+  readonly orderingWaits = new Counter({
+    name: 'postback_ordering_waits_total',
+    help: 'First attempts held back because an earlier postback of the same ordering key was still pending (no attempt used).',
+    registers: [this.registry],
+  });
   readonly attemptDuration = new Histogram({
     name: 'postback_attempt_duration_seconds',
     help: 'Duration of delivery attempts.',

@@ -70,6 +70,7 @@ export function jobPolicy(ep: CompiledEndpoint | undefined, endpointId: string |
     ...(ep?.inline && ep.secrets.length > 0 ? { sk: ep.secrets } : {}),
     ...(ep?.successSpec !== undefined ? { ok: ep.successSpec } : {}),
     ...(ep?.webhookSigner !== undefined ? (ep.inline ? { sg: ep.definition.signing! } : { ws: 1 as const }) : {}),
+    ...(ep?.ordered === true ? { oc: 1 as const } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface EnqueueItem {
   readonly endpointId?: string;
   readonly request: RenderedRequest;
   readonly dedupeKey: string | undefined;
+  /** Ordered endpoints: the chain the postback joins at its end (RedisKeys.chain). */
+  readonly chainKey?: string | undefined;
   readonly record: NewRecord['data'];
 }
 
@@ -115,6 +117,7 @@ function planJobs(ctx: EnqueueContext, items: readonly EnqueueItem[], now: numbe
       replayRequest: item.record.request === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
       nextAttemptMs: now + delays[i]!,
       batchJobId: batchIds.get(item.id),
+      chainKey: item.chainKey,
     };
   });
   return { records, jobs };

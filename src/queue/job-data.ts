@@ -38,6 +38,8 @@ export interface DeliveryJobData {
   readonly sk?: readonly string[];
   /** Attempts made before this job: set when a postback moves to the slow lane mid-schedule. */
   readonly a0?: number;
+  /** Ordered endpoint: a first attempt waits for its ordering key's turn (the record names its chain). */
+  readonly oc?: 1;
 }
 
 export const JOB_NAME = 'deliver';
@@ -100,6 +102,8 @@ export interface DeliveryJob {
   readonly signing: 'endpoint' | SigningConfig | undefined;
   /** An inline target's secrets, for masking what the receiver answers. */
   readonly inlineSecrets: readonly string[] | undefined;
+  /** Ordered endpoint: a first attempt takes its ordering key's turn first. */
+  readonly ordered: boolean;
   /** Attempts made before this job existed (a postback moved to the slow lane). */
   readonly attemptsBefore: number;
 }
@@ -125,6 +129,7 @@ function decodePolicy(d: PolicyData): DecodedPolicy {
     success: d.ok,
     signing: d.ws === 1 ? 'endpoint' : d.sg,
     inlineSecrets: d.sk,
+    ordered: d.oc === 1,
   };
 }
 

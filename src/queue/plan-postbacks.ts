@@ -26,6 +26,9 @@ export interface PlannedPostback {
   readonly createdMs: number;
   readonly request: RenderedRequest;
   readonly dedupeKey: string | undefined;
+  /** Ordered endpoints: the rendered ordering key and the chain it joins (undefined: independent). */
+  readonly orderingKey: string | undefined;
+  readonly chainKey: string | undefined;
 }
 
 export interface PlanOptions {
@@ -75,7 +78,9 @@ export function planPostbacks(
         throw err;
       }
       const dedupeKey = event.idGenerated || options.force ? undefined : keys.dedupe(event.id, endpoint.dedupeScope);
-      planned.push({ eventIndex: i, event, endpoint, id, createdMs: now, request, dedupeKey });
+      const orderingKey = endpoint.ordered ? endpoint.orderingKeyOf(event, id) : undefined;
+      const chainKey = orderingKey === undefined ? undefined : keys.chain(endpoint.dedupeScope, orderingKey);
+      planned.push({ eventIndex: i, event, endpoint, id, createdMs: now, request, dedupeKey, orderingKey, chainKey });
     }
   });
   if (details.length > 0) {

@@ -103,7 +103,7 @@ export class Producer {
   async replay(sources: readonly ReplaySource[]): Promise<ReplayResult[]> {
     await guardRedis(() => this.deps.registry.refresh());
     const now = Date.now();
-    const { results, items } = replayItems(this.deps.registry, sources, now);
+    const { results, items } = replayItems(this.deps.registry, this.deps.keys, sources, now);
     await this.enqueue(items, now, true);
     return results;
   }
@@ -127,6 +127,7 @@ function newPostbackItem(p: PlannedPostback): EnqueueItem {
     endpoint: p.endpoint,
     request: p.request,
     dedupeKey: p.dedupeKey,
+    chainKey: p.chainKey,
     record: {
       event_id: p.event.id,
       endpoint_id: p.endpoint.id,
@@ -137,6 +138,7 @@ function newPostbackItem(p: PlannedPostback): EnqueueItem {
       created_ms: p.createdMs,
       request: p.endpoint.maskRequest(p.request),
       ...(p.endpoint.delayS > 0 ? { delay_s: p.endpoint.delayS } : {}),
+      ...(p.orderingKey !== undefined ? { ordering_key: p.orderingKey } : {}),
     },
   };
 }

@@ -4,6 +4,7 @@ import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { SecretMasker } from '../endpoints/secrets.js';
 import { ValidationError } from '../errors/base-error.js';
 import type { RecordStatic } from '../history/postback-record.js';
+import type { RedisKeys } from '../redis/keys.js';
 import type { EnqueueItem } from './enqueue-postbacks.js';
 
 /** A recorded postback to send again: its record (or list row) and its replayable request. */
@@ -22,9 +23,15 @@ const NO_SECRETS = new SecretMasker([]);
 /**
  * New postbacks for recorded ones, linked by `replay_of`, never deduplicated, with the
  * endpoint's current secrets put back. A source whose secrets are gone (endpoint deleted
- * or changed) gets its error instead of an item: it is not sent masked.
+ * or changed) gets its error instead of an item: it is not sent masked. A replay to an
+ * endpoint that is ordered takes its place at the end of its original's chain.
  */
-export function replayItems(registry: EndpointRegistry, sources: readonly ReplaySource[], now: number): { results: ReplayResult[]; items: EnqueueItem[] } {
+export function replayItems(
+  registry: EndpointRegistry,
+  keys: RedisKeys,
+  sources: readonly ReplaySource[],
+  now: number,
+): { results: ReplayResult[]; items: EnqueueItem[] } {
   const results: ReplayResult[] = [];
   const items: EnqueueItem[] = [];
   for (const { original, request: recorded } of sources) {
@@ -39,12 +46,14 @@ export function replayItems(registry: EndpointRegistry, sources: readonly Replay
     }
     const id = newPostbackId(now);
     results.push({ id });
+    const orderingKey = endpoint?.ordered === true ? original.ordering_key : undefined;
     items.push({
       id,
       endpoint,
       endpointId: original.endpoint_id,
       request,
       dedupeKey: undefined,
+      chainKey: orderingKey === undefined || endpoint === undefined ? undefined : keys.chain(endpoint.dedupeScope, orderingKey),
       record: {
         event_id: original.event_id,
         endpoint_id: original.endpoint_id,
@@ -55,6 +64,7 @@ export function replayItems(registry: EndpointRegistry, sources: readonly Replay
         created_ms: now,
         request: endpoint ? endpoint.maskRequest(request) : request,
         replay_of: original.id,
+        ...(orderingKey !== undefined ? { ordering_key: orderingKey } : {}),
       },
     });
   }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Every Redis key name, built in one place. With a `{hash-tag}` prefix every key (and
  * BullMQ's, which share the prefix) lands in one Redis Cluster slot, as Lua needs.
@@ -55,6 +57,16 @@ export class RedisKeys {
 
   dedupe(eventId: string, endpointId: string): string {
     return `${this.prefix}:dd:${endpointId}:${eventId}`;
+  }
+
+  /**
+   * The turn list of an ordered endpoint's postbacks that render the same ordering key. A
+   * long key is hashed: it is user data, and the name only has to be unique.
+   */
+  chain(dedupeScope: string, orderingKey: string): string {
+    const key = orderingKey.length <= 64 ? orderingKey : createHash('sha256').update(orderingKey).digest('hex');
+    // The scope's length first: ids may hold ':', and no two (scope, key) pairs may share a name.
+    return `${this.prefix}:oc:${dedupeScope.length}:${dedupeScope}:${key}`;
   }
 
   record(postbackId: string): string {

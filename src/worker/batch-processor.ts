@@ -4,12 +4,14 @@ import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { subjectOf } from '../health/health-state.js';
 import { originOf } from '../health/origin.js';
 import { readBatchRecords, type PendingRecord } from '../history/read-batch-records.js';
+import { takeTurns, type ChainWait } from '../history/take-turns.js';
 import { deliveryJobOptions } from '../queue/delivery-job.js';
 import { JobDataError } from '../queue/errors.js';
 import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type DecodedPolicy, type QueueJobData } from '../queue/job-data.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import { DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
 import { JobPolicies, type JobPolicy } from './job-policy.js';
+import { recheckTurn, turnWaitMs } from './ordering-turn.js';
 import type { ProcessorDeps } from './processor-deps.js';
 import { recordOutcome } from './record-outcome.js';
 import { recordWithRetry } from './record-with-retry.js';
@@ -26,13 +28,14 @@ const START_GROUP = 8;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** What became of one item of a batch. */
-type ItemResult = 'delivered' | 'retrying' | 'failed' | 'moved' | 'done_before';
+type ItemResult = 'delivered' | 'retrying' | 'failed' | 'moved' | 'waiting' | 'done_before';
 
 interface Tally {
   delivered: number;
   retrying: number;
   failed: number;
   moved: number;
+  waiting: number;
   done_before: number;
 }
 
@@ -42,8 +45,9 @@ interface Tally {
  *    A batch run again (its worker died, or it failed) skips what was already recorded, and
  *    makes sure a postback recorded `retrying` has its retry job: it repeats at most what
  *    was in flight.
- * 2. Each item is gated as a lone job would be (disabled: final; not healthy: its own job on
- *    the slow lane), waits in line here for a slot at its origin (unless the origin does
+ * 2. Each item is gated as a lone job would be (an ordered endpoint's item whose key's turn
+ *    is an earlier postback's: its own job, waiting; disabled: final; not healthy: its own
+ *    job on the slow lane), waits in line here for a slot at its origin (unless the origin does
  *    not answer: see AdaptiveLimiter.acquire; then the slow lane takes it), and is sent.
  * 3. Outcomes are recorded as they come, coalesced into script calls (AttemptWriter); a
  *    postback that must retry becomes a job of its own on its schedule, added after its
@@ -55,10 +59,18 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
   const { limiter, board, reporter, queues } = deps;
   const jobKeyPrefixes = [queues.fast.qualifiedName, queues.slow.qualifiedName];
 
-  /** The item as a job of its own: a retry (attempts made) or a lane move (none). */
-  const ownJob = async (item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<void> => {
+  /** The item as a job of its own: a retry (attempts made), a lane move or a wait for its turn (none). */
+  const ownJob = async (item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<Job> => {
     const data = itemJobData(item.policyData, request, made);
-    await queues[lane].add(JOB_NAME, data, deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs)));
+    return queues[lane].add(JOB_NAME, data, deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs)));
+  };
+
+  /** An ordered item whose key's turn is an earlier postback's: a job of its own, waiting (no attempt used). */
+  const waitForTurn = async (item: BatchItem, request: RenderedRequest, wait: ChainWait): Promise<ItemResult> => {
+    const own = await ownJob(item, request, 0, turnWaitMs(wait, Date.now()), 'fast');
+    deps.metrics.orderingWaits.inc();
+    await recheckTurn(deps.history, item.postbackId, () => own.promote()).catch((err: unknown) => deps.logger.debug({ postbackId: item.postbackId, err }, 'turn recheck failed'));
+    return 'waiting';
   };
 
   /** A batch's items share their decoded policy objects: resolve each once per batch, not per postback. */
@@ -129,6 +141,20 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     return undefined;
   };
 
+  /** The items of ordered endpoints, about to make their first attempt, that must wait for their key's turn (one script call). */
+  const orderingWaits = async (items: readonly BatchItem[], records: readonly (PendingRecord | undefined)[]): Promise<Map<number, ChainWait>> => {
+    const at: number[] = [];
+    items.forEach((item, i) => {
+      const rec = records[i];
+      if (item.policy.ordered && rec?.status === 'queued' && !rec.ownJob) at.push(i);
+    });
+    const waits = new Map<number, ChainWait>();
+    if (at.length === 0) return waits;
+    const turns = await takeTurns(deps.history, at.map((i) => items[i]!.postbackId));
+    turns.forEach((wait, k) => wait !== undefined && waits.set(at[k]!, wait));
+    return waits;
+  };
+
   return async (job, token) => {
     const started = Date.now();
     let items: BatchItem[];
@@ -155,7 +181,15 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       // its postbacks, lateness taken once its records are read, just before they go out.
       deps.governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
     }
-    const tally: Tally = { delivered: 0, retrying: 0, failed: 0, moved: 0, done_before: 0 };
+    let waits: Map<number, ChainWait>;
+    try {
+      waits = await orderingWaits(items, records);
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    const tally: Tally = { delivered: 0, retrying: 0, failed: 0, moved: 0, waiting: 0, done_before: 0 };
     let gone = 0;
     // Start a batch's items a group per turn of the event loop: each start is synchronous work
     // (gate, sign, write the request or a job), and a hundred at once would hold the loop.
@@ -172,7 +206,8 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
           gone++; // expired, or its enqueue was undone: nothing to send
           return;
         }
-        const result = (await resume(item, rec, request)) ?? (await deliver(item, request));
+        const wait = waits.get(i);
+        const result = (await resume(item, rec, request)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request));
         tally[result]++;
       }),
     );

@@ -7,7 +7,8 @@ import type { HistoryContext } from '../history/history-context.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
 import { BATCH_JOB_NAME, decodeJob, type DeliveryJob, type DeliveryJobData, type QueueJobData } from '../queue/job-data.js';
-import { getRecord } from '../history/get-record.js';
+import { getRecord, getStatuses } from '../history/get-record.js';
+import { takeTurns } from '../history/take-turns.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import type { AcquireMode } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
@@ -17,6 +18,7 @@ import type { ProcessorDeps } from './processor-deps.js';
 import { recordOutcome } from './record-outcome.js';
 import { sendAttempt } from './send-attempt.js';
 import { JobPolicies } from './job-policy.js';
+import { recheckTurn, turnWaitMs } from './ordering-turn.js';
 
 
 /**
@@ -28,7 +30,9 @@ import { JobPolicies } from './job-policy.js';
  * - slow lane, circuit open: one probe at a time is sent; other attempts are recorded as
  *   `circuit_open` and the schedule goes on, except a postback's last attempt when nothing
  *   was ever sent for it (a postback never fails without one real request);
- * - slow lane, origin over its limit: parked in the delayed set (no attempt used).
+ * - slow lane, origin over its limit: parked in the delayed set (no attempt used);
+ * - an ordered endpoint's first attempt: waits in the delayed set (no attempt used) while an
+ *   earlier postback of its ordering key is pending.
  * Then sign, send, classify, record, and tell BullMQ: return (delivered), AttemptFailedError
  * (retry on the schedule) or UnrecoverableError (final). History is written before BullMQ
  * hears of it, so a crash in between repeats the attempt rather than losing its record.
@@ -65,6 +69,23 @@ function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>,
       await markFailedIfPending(deps.history, postbackId, 'config', Date.now());
       throw new UnrecoverableError(err.message);
     }
+    // Redis away before anything was sent: no attempt is used, the job is tried again soon
+    // (BullMQ would otherwise count an attempt that history never saw).
+    const notNow = async (err: unknown): Promise<never> => {
+      if (!isRedisUnavailable(err)) throw err;
+      await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
+      throw new DelayedError();
+    };
+    if (job.stalledCounter > 0) {
+      // Taken over from a worker that died: if that one recorded the postback final (it was
+      // only finishing the job), sending again would repeat a request already answered, and
+      // for an ordered endpoint it would arrive after the postbacks that followed it.
+      const status = (await getStatuses(deps.history, [postbackId]).catch(notNow)).get(postbackId);
+      if (status === 'delivered' || status === 'failed') {
+        deps.logger.info({ postbackId, status }, 'stalled job already final: not sent again');
+        return;
+      }
+    }
     const made = job.attemptsMade + data.attemptsBefore;
     const n = made + 1;
     const maxAttempts = (job.opts.attempts ?? 1) + data.attemptsBefore;
@@ -77,13 +98,18 @@ function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>,
       await job.moveToDelayed(Date.now(), token);
       throw new DelayedError();
     }
-    // Redis away before anything was sent: no attempt is used, the job is tried again soon
-    // (BullMQ would otherwise count an attempt that history never saw).
-    const notNow = async (err: unknown): Promise<never> => {
-      if (!isRedisUnavailable(err)) throw err;
-      await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
-      throw new DelayedError();
-    };
+
+    if (data.ordered && made === 0) {
+      // An ordered endpoint's first attempt waits while an earlier postback of its key is
+      // pending: back to the delayed set (no attempt used) until that one is final.
+      const [wait] = await takeTurns(deps.history, [postbackId]).catch(notNow);
+      if (wait !== undefined) {
+        await job.moveToDelayed(Date.now() + turnWaitMs(wait, Date.now()), token);
+        deps.metrics.orderingWaits.inc();
+        await recheckTurn(deps.history, postbackId, () => job.promote()).catch((err: unknown) => deps.logger.debug({ postbackId, err }, 'turn recheck failed'));
+        throw new DelayedError();
+      }
+    }
 
     let outcome: Outcome | undefined;
     let mode: AcquireMode = 'adaptive';

@@ -4,6 +4,7 @@ import { HealthReporter, type Transition } from '../health/health-reporter.js';
 import type { Lane } from '../health/health-state.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { AttemptWriter } from '../history/record-attempt.js';
+import { wakeForTurn } from './ordering-turn.js';
 import { startPostgresHistoryJobs } from '../history/postgres/history-jobs.js';
 import { PostgresHistoryStore } from '../history/postgres/postgres-history-store.js';
 import { trimIndex } from '../history/trim-index.js';
@@ -81,7 +82,11 @@ export function startWorker(runtime: WorkerContext): WorkerService {
     redis: runtime.redis,
     keys: runtime.keys,
     queues: runtime.queues,
-    writer: new AttemptWriter(runtime.history),
+    writer: new AttemptWriter(runtime.history, {
+      // The attempt that made a postback final hands its ordering key's turn on: wake the next.
+      onTurn: (postbackId: string) =>
+        void wakeForTurn(runtime.queues, postbackId).catch((err: unknown) => logger.debug({ postbackId, err }, 'could not wake the next postback of an ordering key: it looks again by itself')),
+    }),
   };
   const base = { connection, keys: runtime.keys, lockMs: config.workerLockMs, stalledIntervalMs: config.workerStalledIntervalMs };
   const fastMax = config.perOriginConcurrency;

@@ -7,7 +7,7 @@ describe('job data', () => {
   it('decodes what toJobData wrote, with names instead of letters', () => {
     const data = toJobData(
       { method: 'POST', url: 'https://p.example/x', headers: { a: 'b' }, body: '{"k":1}' },
-      { ep: 'pub7', to: 5000, sch: [0, 1], ok: { status: [200] }, ws: 1 },
+      { ep: 'pub7', to: 5000, sch: [0, 1], ok: { status: [200] }, ws: 1, oc: 1 },
     );
     expect(decodeJob(data)).toEqual({
       endpointId: 'pub7',
@@ -17,10 +17,11 @@ describe('job data', () => {
       success: { status: [200] },
       signing: 'endpoint',
       inlineSecrets: undefined,
+      ordered: true,
       attemptsBefore: 0,
     });
     const moved = withAttemptsBefore(toJobData({ method: 'GET', url: 'u', headers: {}, body: null }, { ep: 'e', to: 1, sch: [0] }), 2);
-    expect(decodeJob(moved)).toMatchObject({ request: { method: 'GET', headers: {}, body: null }, attemptsBefore: 2 });
+    expect(decodeJob(moved)).toMatchObject({ request: { method: 'GET', headers: {}, body: null }, attemptsBefore: 2, ordered: false });
   });
 
   it.each([[{ v: 3, u: 'x', ep: 'e', to: 1 }], [{ v: 2, ep: 'e', to: 1 }], [null], ['text']])('refuses %j with JobDataError naming the version', (data) => {

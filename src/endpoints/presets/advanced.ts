@@ -8,10 +8,12 @@ export const advanced: Preset = {
   name: 'advanced',
   network: 'Advanced callback system',
   description:
-    'Stateful callbacks: one endpoint per state via `states`, mandatory parameters renamed and static parameters added via `params`; $0 callbacks off unless allow_zero_payout.',
+    'Stateful callbacks: one endpoint per state via `states`, mandatory parameters renamed and static parameters added via `params`; $0 callbacks off unless allow_zero_payout; ordered by `{click_id}` (ordering_key): a conversion\'s states arrive in the order they happened.',
   defaults: {
     method: 'GET',
     allow_zero_payout: false,
+    // One callback per state of a conversion: its states arrive in the order they happened.
+    ordering_key: '{click_id}',
     params: {
       event_id: '{event_id}',
       state: '{state}',

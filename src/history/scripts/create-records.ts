@@ -7,9 +7,11 @@ export const OUTBOX_FULL = -1;
 /**
  * KEYS[1] the time index, KEYS[2] the outbox, KEYS[3..] the new records; ARGV[1] their TTL
  * (ms), ARGV[2..4] the outbox arguments (on, most entries, final grace), then per record:
- * index score, postback id, n, and n hash field/value entries.
- * Writes every record (HSET + PEXPIRE) and its index entry: one command for a whole produce
- * call, atomic like the MULTI it replaces. With the outbox on, a new record is not
+ * index score, postback id, ordering chain key ('' for none), n, and n hash field/value
+ * entries.
+ * Writes every record (HSET + PEXPIRE) and its index entry, and appends an ordered
+ * endpoint's postback to its chain (see chain.ts; the chain lives as long as a record at
+ * most): one command for a whole produce call, atomic like the MULTI it replaces. With the outbox on, a new record is not
  * snapshotted yet (most are final within milliseconds, and then go to PostgreSQL as one
  * row written once; SWEEP_QUEUED snapshots those still queued later), and with the outbox
  * full it writes nothing and returns OUTBOX_FULL.
@@ -19,12 +21,16 @@ local ttl = ARGV[1]
 if ARGV[2] == '1' and redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return ${OUTBOX_FULL} end
 local p = 5
 for i = 3, #KEYS do
-  local score, id, n = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
-  p = p + 3
+  local score, id, chain, n = ARGV[p], ARGV[p + 1], ARGV[p + 2], tonumber(ARGV[p + 3])
+  p = p + 4
   redis.call('HSET', KEYS[i], unpack(ARGV, p, p + n - 1))
   p = p + n
   redis.call('PEXPIRE', KEYS[i], ttl)
   redis.call('ZADD', KEYS[1], score, id)
+  if chain ~= '' then
+    redis.call('RPUSH', chain, id)
+    redis.call('PEXPIRE', chain, ttl)
+  end
 end
 return #KEYS - 2
 `);

@@ -1,4 +1,5 @@
 import { F } from '../postback-record.js';
+import { RELEASE_CHAIN } from './chain.js';
 import { LuaScript } from './run-script.js';
 
 /** Lua string literals of the record's field names, from the one table in postback-record.ts. */
@@ -32,11 +33,13 @@ end
  * the schedule) is not brought back as a key without TTL or static data.
  * A final record is never written over: a second run of the same postback (a batch run
  * again while its item's own job finished) must not turn `delivered` back into anything.
+ * A record made final leaves its ordering chain (see chain.ts).
  * Returns, per record, 1 when written, 0 when the record is gone, 2 when it was already
- * final. One call for many records (a batch's outcomes): one command on the wire, not one
- * per postback.
+ * final, and, when written final and an ordering chain's next member now has the turn, that
+ * member's id. One call for many records (a batch's outcomes): one command on the wire, not
+ * one per postback.
  */
-export const RECORD_ATTEMPTS = new LuaScript(`${MIRROR}
+export const RECORD_ATTEMPTS = new LuaScript(`${MIRROR}${RELEASE_CHAIN}
 local out = {}
 for i = 3, #KEYS do
   local a = 3 + (i - 3) * ${RECORD_ATTEMPT_ARGS}
@@ -47,9 +50,11 @@ for i = 3, #KEYS do
     out[i - 2] = 2
   else
     local status = ARGV[a + 5]
+    local final = status == 'delivered' or status == 'failed'
     redis.call('HSET', KEYS[i], ARGV[a + 2], ARGV[a + 3], ${f(F.count)}, ARGV[a + 4], ${f(F.status)}, status, ${f(F.http)}, ARGV[a + 6], ${f(F.finished)}, ARGV[a + 7], ${f(F.next)}, ARGV[a + 8], ${f(F.lastError)}, ARGV[a + 9])
-    mirror(KEYS[i], ARGV[a + 1], status == 'delivered' or status == 'failed')
-    out[i - 2] = 1
+    local next_turn = final and release(KEYS[i], ARGV[a + 1]) or nil
+    mirror(KEYS[i], ARGV[a + 1], final)
+    out[i - 2] = next_turn or 1
   end
 end
 return out
@@ -60,11 +65,13 @@ return out
  * arguments, ARGV[4] the postback id, ARGV[5] finished ms, ARGV[6] error class.
  * Marks a record failed unless it is already final (delivered or failed). For jobs that
  * BullMQ fails on its own (stalled too often) or whose attempt could not be recorded.
+ * It leaves its ordering chain; the next member finds the turn when it next looks.
  */
-export const MARK_FAILED = new LuaScript(`${MIRROR}
+export const MARK_FAILED = new LuaScript(`${MIRROR}${RELEASE_CHAIN}
 local s = redis.call('HGET', KEYS[3], ${f(F.status)})
 if not s or s == 'delivered' or s == 'failed' then return 0 end
 redis.call('HSET', KEYS[3], ${f(F.status)}, 'failed', ${f(F.finished)}, ARGV[5], ${f(F.next)}, '', ${f(F.lastError)}, ARGV[6])
+release(KEYS[3], ARGV[4])
 mirror(KEYS[3], ARGV[4], true)
 return 1
 `);
