@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { OrderCheck, type OrderCheckOptions, type OrderViolation } from './order-check.js';
 
 /**
  * A mock publisher receiver (`postback sink`): answers every request as configured
@@ -50,6 +51,8 @@ export interface SinkOptions {
   readonly logFile?: string;
   /** Called once per answered request. */
   readonly onRequest?: (entry: SinkEntry) => void;
+  /** Report accepted postbacks that arrive after a later state of their transaction. */
+  readonly checkOrder?: OrderCheckOptions;
   readonly random?: () => number;
   readonly now?: () => number;
 }
@@ -67,12 +70,16 @@ export interface SinkEntry {
   /** Why this status: configured, fail-first N/M, fail-rate, missing-signature, stale-timestamp, bad-signature, too-large. */
   readonly reason: string;
   readonly latency_ms: number;
+  /** With checkOrder: the later state this accepted postback arrived after. */
+  readonly out_of_order?: OrderViolation;
 }
 
 export interface SinkStats {
   readonly total: number;
   /** Answered requests per status code. */
   readonly byStatus: Readonly<Record<string, number>>;
+  /** With checkOrder: transactions seen, and accepted postbacks that arrived out of order. */
+  readonly order?: { readonly keys: number; readonly outOfOrder: number };
 }
 
 export interface Sink {
@@ -136,6 +143,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const byStatus = new Map<number, number>();
   let total = 0;
   const pending = new Set<NodeJS.Timeout>();
+  const order = options.checkOrder === undefined ? undefined : new OrderCheck(options.checkOrder);
 
   let log: WriteStream | undefined;
   if (options.logFile !== undefined) {
@@ -175,16 +183,20 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     res.end(bodyless ? undefined : text);
     total++;
     byStatus.set(verdict.status, (byStatus.get(verdict.status) ?? 0) + 1);
+    const bodyText = body.toString('utf8');
+    const accepted = verdict.status >= 200 && verdict.status < 300;
+    const outOfOrder = accepted ? order?.observe(req.url ?? '', bodyText) : undefined;
     const entry: SinkEntry = {
       time: new Date(now()).toISOString(),
       method: req.method ?? '',
       url: req.url ?? '',
       headers: req.headers,
-      body: body.toString('utf8'),
+      body: bodyText,
       status: verdict.status,
       verified: verdict.verified,
       reason: verdict.reason,
       latency_ms: delayMs,
+      ...(outOfOrder !== undefined ? { out_of_order: outOfOrder } : {}),
     };
     log?.write(`${JSON.stringify(entry)}\n`);
     onRequest?.(entry);
@@ -226,7 +238,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   return {
     url,
     get stats(): SinkStats {
-      return { total, byStatus: Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])) };
+      return { total, byStatus: Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])), ...(order !== undefined ? { order: order.stats } : {}) };
     },
     close() {
       closing ??= (async () => {

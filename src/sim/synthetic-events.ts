@@ -65,3 +65,27 @@ export function syntheticEvent(preset: string | undefined, seq: number, random: 
       };
   }
 }
+
+/** How many chains go out together, state by state: a chain's states are close in time, as a fast network's are. */
+const CHAIN_WAVE = 10;
+
+/**
+ * Synthetic chains: `chains` transactions, each one event per state in `states` order,
+ * sharing a `click_id` (what the `advanced` preset orders by) and `transaction_id`. Sent in
+ * waves of ten chains: every chain's first state, then every chain's second, and so on.
+ */
+export function syntheticChains(preset: string | undefined, chains: number, states: readonly string[], random: Random = Math.random): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const run = `${Date.now().toString(36)}${hex(2)}`;
+  for (let wave = 0; wave < chains; wave += CHAIN_WAVE) {
+    const members = Array.from({ length: Math.min(CHAIN_WAVE, chains - wave) }, (_, k) => {
+      const base = syntheticEvent(preset, wave + k, random);
+      const chain = `chain-${run}-${wave + k}`;
+      return { base, chain };
+    });
+    for (const state of states) {
+      for (const { base, chain } of members) out.push({ ...base, id: `${chain}-${state}`, state, click_id: chain, transaction_id: chain });
+    }
+  }
+  return out;
+}

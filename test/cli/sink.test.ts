@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 /** `postback sink` as a child process, as QA and the compose stack run it. */
@@ -182,6 +183,42 @@ describe('postback sink', () => {
     expect(Object.keys(entries[0])).toEqual(expect.arrayContaining(['time', 'method', 'url', 'headers', 'body', 'status', 'verified']));
   });
 
+  it('--check-order reports an accepted state that arrives after a later one of its transaction (not repeats, not refused attempts)', async () => {
+    const { sink, url } = await start('--check-order', 'click_id', '--fail-first', '1');
+    const hit = async (q: string) => (await send(`${url}/cb?${q}`)).status;
+    // Each distinct request is refused once (--fail-first 1): a refused attempt is not an arrival.
+    for (const q of ['click_id=a&state=pending', 'click_id=a&state=reversed', 'click_id=a&state=reversed']) while ((await hit(q)) !== 200);
+    expect(await hit('click_id=a&state=approved')).toBe(500);
+    expect(await hit('click_id=a&state=approved')).toBe(200); // accepted after "reversed": out of order
+    for (const q of ['click_id=b&state=pending', 'click_id=b&state=approved']) while ((await hit(q)) !== 200);
+    // A JSON body's fields count when the query has none.
+    const post = (body: object) => send(`${url}/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    while ((await post({ click_id: 'c', state: 'reversed' })).status !== 200);
+    while ((await post({ click_id: 'c', state: 'pending' })).status !== 200);
+    expect(await sink.stop()).toBe(0);
+    const late = sink.stdout.split('\n').filter((l) => l.includes('OUT OF ORDER'));
+    expect(late).toHaveLength(2);
+    expect(late[0]).toContain('/cb?click_id=a&state=approved 200 OUT OF ORDER: approved after reversed');
+    expect(late[1]).toContain('OUT OF ORDER: pending after reversed');
+    expect(sink.stdout).toContain('transactions 3, out of order 2');
+  });
+
+  it('end to end: simulate --preset advanced --states pending,approved,reversed fires chains the sink finds in order, every first attempt refused', async () => {
+    const { sink, url } = await start('--check-order', 'click_id', '--fail-first', '1');
+    // Every first attempt refused would open the endpoint's circuit: not what this test is about.
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.2,0.2,0.2,0.2', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0' });
+    const env = { REDIS_URL: stack.config.redisUrl!, QUEUE_PREFIX: stack.config.queuePrefix, ALLOW_PRIVATE_TARGETS: 'true', RETRY_SCHEDULE: '0,0.2,0.2,0.2,0.2' };
+    const r = await runCli(['simulate', '--preset', 'advanced', '--states', 'pending,approved,reversed', '--url', `${url}/cb?click_id={click_id}&state={state}`, '--count', '12', '--rate', '500', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ chains: 12, events: 36, failed: 0, pending: 0 });
+    expect(summary.delivered).toBe(summary.postbacks); // $0 events are skipped by the preset
+    expect(await sink.stop()).toBe(0);
+    expect(sink.stdout).not.toContain('OUT OF ORDER');
+    expect(sink.stdout).toMatch(/transactions 12, out of order 0/);
+    expect((await runCli(['simulate', '--url', `${url}/x`, '--states', 'a,a'], env)).code).toBe(2);
+  });
+
   it('bad option values exit 2 with one line naming the option and the value', async () => {
     const cases: [string[], string][] = [
       [['--port', '70000'], '--port must be an integer from 0 to 65535, got "70000"'],
@@ -195,6 +232,8 @@ describe('postback sink', () => {
       [['--latency', '200-50'], '--latency must be MS or MIN-MAX'],
       [['--latency', 'soon'], '"soon"'],
       [['--verify-standard-webhooks', 'whsec_not base64!'], '--verify-standard-webhooks must be "whsec_"'],
+      [['--check-order', 'click id'], '--check-order must be a parameter name, got "click id"'],
+      [['--check-order', 'click_id', '--order-states', 'approved'], '--order-states must be at least 2 distinct states'],
       [['--bogus'], "unknown option '--bogus'"],
     ];
     const results = await Promise.all(cases.map(([args]) => runSink(['--port', '0', ...args])));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PRESETS } from '../../endpoints/presets/index.js';
 import { waitFinal } from '../../history/history-store.js';
-import { syntheticEvent } from '../../sim/synthetic-events.js';
+import { syntheticChains, syntheticEvent } from '../../sim/synthetic-events.js';
 import type { CliContext } from '../cli-context.js';
 import { UsageError } from '../cli-error.js';
 import { Progress, percentile } from '../output.js';
@@ -16,6 +16,7 @@ interface SimulateOptions {
   url?: string;
   method?: string;
   waitTimeout: string;
+  states?: string;
   json?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
     .option('--url <template>', 'an inline target URL (the preset applies to it)')
     .option('--method <method>', 'method of the --url target')
     .option('--wait-timeout <seconds>', 'how long to wait for final outcomes', '900')
+    .option('--states <list>', 'fire chains instead: per transaction one event per state, in this order (e.g. pending,approved,reversed), sharing click_id; --count counts chains')
     .option('--json', 'print the summary as JSON')
     .action(async (opts: SimulateOptions) => {
       if (opts.preset !== undefined && !PRESETS.has(opts.preset)) {
@@ -47,12 +49,13 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
       const target = opts.url
         ? { target: { url: opts.url, ...(opts.preset ? { preset: opts.preset } : {}), ...(opts.method ? { method: opts.method.toUpperCase() } : {}) } }
         : { endpoint_id: opts.endpoint };
-      const events = Array.from({ length: count }, (_, i) => ({ ...syntheticEvent(opts.preset, i), ...target }));
+      const states = opts.states === undefined ? undefined : parseStates(opts.states);
+      const events = (states === undefined ? Array.from({ length: count }, (_, i) => syntheticEvent(opts.preset, i)) : syntheticChains(opts.preset, count, states)).map((e) => ({ ...e, ...target }));
 
       await ctx.withRuntime(async (runtime) => {
         const ids: string[] = [];
         let skipped = 0;
-        const progress = new Progress(count);
+        const progress = new Progress(events.length);
         let sent = 0;
         for await (const chunk of paced(events, rate)) {
           const results = await runtime.producer.produce(chunk, { batch: true });
@@ -80,7 +83,8 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
         }
         latencies.sort((a, b) => a - b);
         const summary = {
-          events: count,
+          events: events.length,
+          ...(states !== undefined ? { chains: count } : {}),
           postbacks: ids.length,
           skipped,
           delivered,
@@ -97,4 +101,13 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
         if (summary.pending > 0) process.exitCode = 1;
       });
     });
+}
+
+/** `--states a,b,c`: 1 to 20 states, each a valid event state. */
+function parseStates(raw: string): string[] {
+  const states = raw.split(',').map((s) => s.trim());
+  if (states.length < 1 || states.length > 20 || states.some((s) => !/^[A-Za-z0-9_.-]{1,64}$/.test(s)) || new Set(states).size !== states.length) {
+    throw new UsageError(`--states must be 1 to 20 distinct states separated by commas (A-Za-z0-9_.-), got ${JSON.stringify(raw)}`);
+  }
+  return states;
 }

@@ -12,6 +12,9 @@ interface SinkCommandOptions {
   latency?: string;
   verifyStandardWebhooks?: string;
   log?: string;
+  checkOrder?: string;
+  stateParam: string;
+  orderStates: string;
 }
 
 /**
@@ -31,6 +34,9 @@ export function registerSinkCommand(program: Command, _ctx: CliContext): void {
     .option('--latency <ms>', 'delay before answering: MS, or a range MIN-MAX')
     .option('--verify-standard-webhooks <secret>', 'answer 401 unless webhook-id/-timestamp/-signature verify with this whsec_ secret (5 min tolerance)')
     .option('--log <file>', 'append one NDJSON line per request (time, method, url, headers, body, status, verified)')
+    .option('--check-order <param>', 'report accepted postbacks that arrive after a later state of the same transaction, keyed by this query parameter (or JSON body field), e.g. click_id')
+    .option('--state-param <name>', 'with --check-order: the parameter holding the state', 'state')
+    .option('--order-states <list>', 'with --check-order: the states in the order they happen', 'pending,approved,reversed')
     .action(async (opts: SinkCommandOptions) => {
       const options = sinkOptions(opts);
       const sink = await startSink({ ...options, onRequest: (entry) => process.stdout.write(requestLine(entry)) });
@@ -55,6 +61,16 @@ function sinkOptions(opts: SinkCommandOptions): SinkOptions {
     // The value is a secret: named by its shape, never echoed.
     if (key === undefined) throw new UsageError('--verify-standard-webhooks must be "whsec_" followed by base64 (the value given is not; not shown)');
     options.webhookKey = key;
+  }
+  if (opts.checkOrder !== undefined) {
+    const param = /^[A-Za-z0-9._~-]{1,128}$/;
+    if (!param.test(opts.checkOrder)) throw new UsageError(`--check-order must be a parameter name, got ${JSON.stringify(opts.checkOrder)}`);
+    if (!param.test(opts.stateParam)) throw new UsageError(`--state-param must be a parameter name, got ${JSON.stringify(opts.stateParam)}`);
+    const states = opts.orderStates.split(',').map((s) => s.trim());
+    if (states.length < 2 || states.some((s) => s === '') || new Set(states).size !== states.length) {
+      throw new UsageError(`--order-states must be at least 2 distinct states separated by commas, got ${JSON.stringify(opts.orderStates)}`);
+    }
+    options.checkOrder = { keyParam: opts.checkOrder, stateParam: opts.stateParam, states };
   }
   if (opts.log !== undefined) {
     if (opts.log === '') throw new UsageError('--log must be a file path, got ""');
@@ -87,7 +103,8 @@ function latencyRange(raw: string): LatencyRange {
 }
 
 function requestLine(e: SinkEntry): string {
-  return `${e.time} ${e.method} ${e.url} ${e.status}${e.reason === 'configured' ? '' : ` ${e.reason}`}\n`;
+  const late = e.out_of_order === undefined ? '' : ` OUT OF ORDER: ${e.out_of_order.state} after ${e.out_of_order.after}`;
+  return `${e.time} ${e.method} ${e.url} ${e.status}${e.reason === 'configured' ? '' : ` ${e.reason}`}${late}\n`;
 }
 
 /** SIGINT / SIGTERM: stop, print the summary, exit 0; a second signal exits 1 at once. */
@@ -98,9 +115,10 @@ function stopOnSignals(sink: Sink): void {
     stopping = true;
     sink.close().then(
       () => {
-        const { total, byStatus } = sink.stats;
+        const { total, byStatus, order } = sink.stats;
         const parts = Object.entries(byStatus).map(([code, n]) => `${code}: ${n}`);
-        process.stdout.write(`sink summary: requests ${total}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}\n`);
+        const ordered = order === undefined ? '' : `; transactions ${order.keys}, out of order ${order.outOfOrder}`;
+        process.stdout.write(`sink summary: requests ${total}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${ordered}\n`);
         process.exit(EXIT.ok);
       },
       (err: unknown) => {
