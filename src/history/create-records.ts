@@ -23,10 +23,16 @@ export interface NewRecord {
 /**
  * Writes new `queued` records and their index entries (one script call per SCRIPT_CHUNK
  * records, each atomic). With PostgreSQL history and its outbox full (PostgreSQL down for
- * long), throws UnavailableError having written nothing of that chunk.
+ * long), throws UnavailableError having written nothing of that chunk. Returns the ids of
+ * the postbacks that joined an ordering chain behind an earlier one (they must wait for
+ * their turn); every other ordered postback has it from the start.
  */
-export async function createRecords(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += SCRIPT_CHUNK) await createChunk(ctx, records.slice(i, i + SCRIPT_CHUNK));
+export async function createRecords(ctx: HistoryContext, records: readonly NewRecord[]): Promise<Set<string>> {
+  const behind = new Set<string>();
+  for (let i = 0; i < records.length; i += SCRIPT_CHUNK) {
+    for (const id of await createChunk(ctx, records.slice(i, i + SCRIPT_CHUNK))) behind.add(id);
+  }
+  return behind;
 }
 
 /**
@@ -35,7 +41,7 @@ export async function createRecords(ctx: HistoryContext, records: readonly NewRe
  */
 const SCRIPT_CHUNK = 500;
 
-async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): Promise<void> {
+async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): Promise<readonly string[]> {
   const keys: string[] = [ctx.keys.index, outboxKey(ctx)];
   const args: (string | number)[] = [ctx.retentionMs, ...outboxArgs(ctx)];
   for (const r of records) {
@@ -47,9 +53,11 @@ async function createChunk(ctx: HistoryContext, records: readonly NewRecord[]): 
     args.push(indexScore(r.data.created_ms, sequence++), r.id, r.chainKey ?? '', fields.length, ...fields);
     if (sequence >= 1000) sequence = 0;
   }
-  if ((await CREATE_RECORDS.run(ctx.redis, keys, args)) === OUTBOX_FULL) {
+  const reply = (await CREATE_RECORDS.run(ctx.redis, keys, args)) as readonly string[] | typeof OUTBOX_FULL;
+  if (reply === OUTBOX_FULL) {
     throw new UnavailableError(`history backlog full: ${ctx.outbox?.max ?? 0} writes wait for PostgreSQL (HISTORY_OUTBOX_MAX); new events are refused until it catches up`);
   }
+  return reply;
 }
 
 /** Field of an outbox entry that says: this record was undone, delete it (a tombstone). */

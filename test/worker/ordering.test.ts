@@ -52,6 +52,10 @@ describe('ordering (ordering_key)', () => {
     const approval = (await stack.post('/v1/events', event('c1', 'approved'))).json.events[0].postbacks[0] as string;
     await stack.waitStatus(approval, ['retrying']);
     const reversal = (await stack.post('/v1/events', event('c1', 'reversed'))).json.events[0].postbacks[0] as string;
+    // The approval joined its chain at the head: its job never asks for the turn; the reversal's does.
+    const jobData = async (id: string) => (await stack.runtime.queue.getJob(id))?.data ?? (await stack.runtime.queues.slow.getJob(id))?.data;
+    expect(await jobData(approval)).not.toHaveProperty('oc');
+    expect(await jobData(reversal)).toMatchObject({ oc: 1 });
     // Another key of the same endpoint is not held back.
     const other = (await stack.post('/v1/events', event('c2', 'approved'))).json.events[0].postbacks[0] as string;
     expect((await stack.waitFinal(other)).status).toBe('delivered');

@@ -13,10 +13,10 @@ import { LuaScript } from './run-script.js';
  * prefix (hash tag) as the record, so both live in one Redis Cluster slot.
  */
 const CHAIN_FUNCTIONS = `
-local function pending_head(chain, record_prefix)
+local function pending_head(chain, record_prefix, self)
   for _ = 1, 1000 do
     local head = redis.call('LINDEX', chain, 0)
-    if not head then return nil end
+    if not head or head == self then return head end
     local s = redis.call('HGET', record_prefix .. head, '${F.status}')
     if s and s ~= 'delivered' and s ~= 'failed' then return head end
     redis.call('LPOP', chain)
@@ -26,16 +26,19 @@ end
 local function record_prefix(key, id)
   return string.sub(key, 1, #key - #id)
 end
-local function release(key, id)
-  local chain = redis.call('HGET', key, '${F.chain}')
+local function release(key, id, chain, waiting)
   if not chain then return nil end
   redis.call('LREM', chain, 1, id)
-  redis.call('HDEL', key, '${F.waiting}')
-  return pending_head(chain, record_prefix(key, id))
+  if waiting then redis.call('HDEL', key, '${F.waiting}') end
+  return pending_head(chain, record_prefix(key, id), nil)
 end
 `;
 
-/** Lua for scripts that make a record final: `release(key, id)` leaves its chain and returns the next member with the turn (or nil). */
+/**
+ * Lua for scripts that make a record final: `release(key, id, chain, waiting)` (the record's
+ * `k` and `w` fields, read with its status) leaves the chain and returns the next member
+ * with the turn (or nil).
+ */
 export const RELEASE_CHAIN = CHAIN_FUNCTIONS;
 
 /**
@@ -49,17 +52,17 @@ export const TAKE_TURNS = new LuaScript(`${CHAIN_FUNCTIONS}
 local out = {}
 for i = 1, #KEYS do
   local id = ARGV[i]
-  local chain = redis.call('HGET', KEYS[i], '${F.chain}')
+  local fields = redis.call('HMGET', KEYS[i], '${F.chain}', '${F.waiting}')
   local head = nil
-  if chain then
+  if fields[1] then
     local prefix = record_prefix(KEYS[i], id)
-    head = pending_head(chain, prefix)
+    head = pending_head(fields[1], prefix, id)
     if head == id then head = nil end
     if head then
-      redis.call('HSET', KEYS[i], '${F.waiting}', head)
+      if head ~= fields[2] then redis.call('HSET', KEYS[i], '${F.waiting}', head) end
       out[#out + 1] = head
       out[#out + 1] = redis.call('HGET', prefix .. head, '${F.next}') or ''
-    else
+    elseif fields[2] then
       redis.call('HDEL', KEYS[i], '${F.waiting}')
     end
   end

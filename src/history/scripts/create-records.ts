@@ -14,12 +14,14 @@ export const OUTBOX_FULL = -1;
  * most): one command for a whole produce call, atomic like the MULTI it replaces. With the outbox on, a new record is not
  * snapshotted yet (most are final within milliseconds, and then go to PostgreSQL as one
  * row written once; SWEEP_QUEUED snapshots those still queued later), and with the outbox
- * full it writes nothing and returns OUTBOX_FULL.
+ * full it writes nothing and returns OUTBOX_FULL. Else it returns the ids that joined an
+ * ordering chain behind another postback: the others have their key's turn from the start.
  */
 export const CREATE_RECORDS = new LuaScript(`
 local ttl = ARGV[1]
 if ARGV[2] == '1' and redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return ${OUTBOX_FULL} end
 local p = 5
+local behind = {}
 for i = 3, #KEYS do
   local score, id, chain, n = ARGV[p], ARGV[p + 1], ARGV[p + 2], tonumber(ARGV[p + 3])
   p = p + 4
@@ -28,11 +30,11 @@ for i = 3, #KEYS do
   redis.call('PEXPIRE', KEYS[i], ttl)
   redis.call('ZADD', KEYS[1], score, id)
   if chain ~= '' then
-    redis.call('RPUSH', chain, id)
+    if redis.call('RPUSH', chain, id) > 1 then behind[#behind + 1] = id end
     redis.call('PEXPIRE', chain, ttl)
   end
 end
-return #KEYS - 2
+return behind
 `);
 
 /**

@@ -43,7 +43,8 @@ export const RECORD_ATTEMPTS = new LuaScript(`${MIRROR}${RELEASE_CHAIN}
 local out = {}
 for i = 3, #KEYS do
   local a = 3 + (i - 3) * ${RECORD_ATTEMPT_ARGS}
-  local s = redis.call('HGET', KEYS[i], ${f(F.status)})
+  local rec = redis.call('HMGET', KEYS[i], ${f(F.status)}, ${f(F.chain)}, ${f(F.waiting)})
+  local s = rec[1]
   if not s then
     out[i - 2] = 0
   elseif s == 'delivered' or s == 'failed' then
@@ -52,7 +53,7 @@ for i = 3, #KEYS do
     local status = ARGV[a + 5]
     local final = status == 'delivered' or status == 'failed'
     redis.call('HSET', KEYS[i], ARGV[a + 2], ARGV[a + 3], ${f(F.count)}, ARGV[a + 4], ${f(F.status)}, status, ${f(F.http)}, ARGV[a + 6], ${f(F.finished)}, ARGV[a + 7], ${f(F.next)}, ARGV[a + 8], ${f(F.lastError)}, ARGV[a + 9])
-    local next_turn = final and release(KEYS[i], ARGV[a + 1]) or nil
+    local next_turn = final and release(KEYS[i], ARGV[a + 1], rec[2], rec[3]) or nil
     mirror(KEYS[i], ARGV[a + 1], final)
     out[i - 2] = next_turn or 1
   end
@@ -68,10 +69,11 @@ return out
  * It leaves its ordering chain; the next member finds the turn when it next looks.
  */
 export const MARK_FAILED = new LuaScript(`${MIRROR}${RELEASE_CHAIN}
-local s = redis.call('HGET', KEYS[3], ${f(F.status)})
+local rec = redis.call('HMGET', KEYS[3], ${f(F.status)}, ${f(F.chain)}, ${f(F.waiting)})
+local s = rec[1]
 if not s or s == 'delivered' or s == 'failed' then return 0 end
 redis.call('HSET', KEYS[3], ${f(F.status)}, 'failed', ${f(F.finished)}, ARGV[5], ${f(F.next)}, '', ${f(F.lastError)}, ARGV[6])
-release(KEYS[3], ARGV[4])
+release(KEYS[3], ARGV[4], rec[2], rec[3])
 mirror(KEYS[3], ARGV[4], true)
 return 1
 `);
