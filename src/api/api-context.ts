@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { PublisherKeys } from '../keys/publisher-keys.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
@@ -29,6 +31,10 @@ export interface ApiContext {
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;
   readonly metrics: Metrics;
+  /** Publisher keys (scoped API access). */
+  readonly publisherKeys: PublisherKeys;
+  /** Who changed which endpoint or key, who replayed what. */
+  readonly audit: AuditLog;
   /** The process's delivery agent, for endpoint tests. */
   deliveryAgent(): Dispatcher;
 }

@@ -83,6 +83,12 @@ export const OPENAPI = {
     '/v1/endpoints/{id}/enable': { post: { summary: 'Enable again: healthy, failure streaks cleared', parameters: idParam, responses: { '200': { description: 'the endpoint with its health' }, '404': { description: 'not found' } } } },
     '/v1/endpoints/{id}/test': { post: { summary: 'One synchronous attempt with a sample or the posted event; no retries', parameters: idParam, responses: { '200': { description: '{ok, request, response: {status_code, duration_ms, body_excerpt}, error}' } } } },
     '/v1/presets': { get: { summary: 'The seed networks presets', responses: { '200': { description: '{"presets": [...]}' } } } },
+    '/v1/keys': {
+      post: { summary: 'Operator only: make a publisher key ({"publisher_id", "name"}); the key is in this answer only', responses: { '201': { description: '{id, publisher_id, name, created_at, key}' }, ...errors, '403': { description: 'a publisher key may not' } } },
+      get: { summary: 'Operator only: publisher keys (never the keys themselves); ?publisher_id', responses: { '200': { description: '{"keys": [{id, publisher_id, name, created_at}]}' }, '403': { description: 'a publisher key may not' } } },
+    },
+    '/v1/keys/{id}': { delete: { summary: 'Operator only: revoke a publisher key', parameters: idParam, responses: { '204': { description: 'revoked' }, '404': { description: 'not found' }, '403': { description: 'a publisher key may not' } } } },
+    '/v1/audit': { get: { summary: 'Operator only: endpoint changes, key changes and replays (who, what, when), newest first; ?limit&cursor', responses: { '200': { description: '{"items": [{id, at, actor, action, target, publisher_id?}], "next_cursor"}' }, '403': { description: 'a publisher key may not' } } } },
     '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
     '/readyz': { get: { summary: 'Readiness: Redis reachable', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'Redis down' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics, prefixed postback_', security: [], responses: { '200': { description: 'text/plain' } } } },

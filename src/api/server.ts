@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiContext } from './api-context.js';
-import { ApiKeyCheck } from './auth.js';
+import type { Principal } from '../keys/principal.js';
+import { ApiKeyCheck, resolvePrincipal } from './auth.js';
+import './scope.js';
 import { createErrorHandler, errorBody } from './error-handler.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -9,6 +11,8 @@ import { presetRoutes } from './routes/presets.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { EXPLORER_PATHS, explorerRoutes } from './routes/explorer.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { keyRoutes } from './routes/keys.js';
+import { auditRoutes } from './routes/audit.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -24,12 +28,17 @@ export function buildApi(runtime: ApiContext): FastifyInstance {
     onConstructorPoisoning: 'error',
   });
   const keys = new ApiKeyCheck(runtime.config.apiKeys);
+  const owner = (key: string) => runtime.publisherKeys.owner(key);
+  // Set by the hook below before any route runs (routes open without a key never read it).
+  app.decorateRequest<Principal | null>('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '';
-    if (OPEN_ROUTES.has(path) || !keys.enabled) return;
-    if (!keys.allows(request.headers.authorization)) {
-      return reply.code(401).send(errorBody('missing or invalid API key', [{ path: 'Authorization', message: 'expected "Bearer <key>" with a key from API_KEYS' }]));
+    if (OPEN_ROUTES.has(path)) return;
+    const principal = await resolvePrincipal(request.headers.authorization, keys, owner);
+    if (principal === undefined) {
+      return reply.code(401).send(errorBody('missing or invalid API key', [{ path: 'Authorization', message: 'expected "Bearer <key>" with a key from API_KEYS or a publisher key' }]));
     }
+    request.principal = principal;
   });
   app.setErrorHandler(createErrorHandler(runtime.logger));
   app.setNotFoundHandler((request, reply) => {
@@ -41,6 +50,8 @@ export function buildApi(runtime: ApiContext): FastifyInstance {
   presetRoutes(app);
   endpointRoutes(app, runtime);
   metricsRoutes(app, runtime);
+  keyRoutes(app, runtime);
+  auditRoutes(app, runtime);
   explorerRoutes(app);
   return app;
 }

@@ -10,6 +10,7 @@ import { registerReplayCommand } from './commands/replay-command.js';
 import { registerSimulateCommand } from './commands/simulate-command.js';
 import { registerHistoryCommand } from './commands/history-command.js';
 import { registerEndpointsCommand } from './commands/endpoints-command.js';
+import { registerKeysCommand } from './commands/keys-command.js';
 
 /** Commands that serve until a signal. */
 const LONG_RUNNING = new Set(['start', 'api', 'worker', 'sink']);
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   registerSinkCommand(program, ctx);
   registerHistoryCommand(program, ctx);
   registerEndpointsCommand(program, ctx);
+  registerKeysCommand(program, ctx);
   if (argv.length === 0) {
     // No command is a usage error: show what there is.
     process.stderr.write(program.helpInformation());

@@ -22,6 +22,12 @@ export class RedisKeys {
   readonly outboxLeader: string;
   /** How far (index score) the sweep of still-queued records has gone. */
   readonly outboxSwept: string;
+  /** Publisher keys: id -> listed fields and the key's digest. */
+  readonly publisherKeys: string;
+  /** Publisher keys: digest -> id. */
+  readonly publisherKeyDigests: string;
+  /** The audit log (a stream): endpoint changes, key changes, replays. */
+  readonly audit: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -33,6 +39,9 @@ export class RedisKeys {
     this.outbox = `${prefix}:hist:outbox`;
     this.outboxLeader = `${prefix}:hist:flusher`;
     this.outboxSwept = `${prefix}:hist:swept`;
+    this.publisherKeys = `${prefix}:apikeys`;
+    this.publisherKeyDigests = `${prefix}:apikeys:digest`;
+    this.audit = `${prefix}:audit`;
   }
 
   /** A subject's shared health (state, consecutive failures, latency, last error, auto-disable streak). */

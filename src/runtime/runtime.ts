@@ -14,6 +14,8 @@ import { schemaNameFor } from '../history/postgres/schema.js';
 import { RedisHistoryStore } from '../history/redis-history-store.js';
 import type { Logger } from '../logging/logger.js';
 import { HealthBoard } from '../health/health-board.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { PublisherKeys } from '../keys/publisher-keys.js';
 import { healthPolicy, type HealthPolicy } from '../health/health-policy.js';
 import type { Lane } from '../health/health-state.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -45,6 +47,8 @@ export class Runtime {
   readonly queue: DeliveryQueue;
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;
+  readonly publisherKeys: PublisherKeys;
+  readonly audit: AuditLog;
   readonly healthPolicy: HealthPolicy;
   readonly producer: Producer;
   readonly metrics: Metrics;
@@ -85,6 +89,8 @@ export class Runtime {
     this.queues = { fast: this.queue, slow: createDeliveryQueue(this.redis, this.keys, 'slow') };
     for (const q of Object.values(this.queues)) q.on('error', (err: Error) => logger.debug({ err }, 'queue error'));
     this.health = new HealthBoard(this.redis, this.keys);
+    this.publisherKeys = new PublisherKeys(this.redis, this.keys);
+    this.audit = new AuditLog(this.redis, this.keys);
     this.healthPolicy = healthPolicy(config);
     this.metrics = new Metrics();
     this.producer = new Producer({

@@ -34,8 +34,9 @@ describe('postback CLI', () => {
     return path;
   };
 
-  it('--help works on every command, exit 0; unknown commands and options exit 2', async () => {
-    for (const cmd of ['start', 'api', 'worker', 'send', 'replay', 'simulate', 'sink', 'history', 'endpoints']) {
+  // Fourteen CLI processes one after the other: on a loaded 2-core machine that takes a while.
+  it('--help works on every command, exit 0; unknown commands and options exit 2', { timeout: 90_000 }, async () => {
+    for (const cmd of ['start', 'api', 'worker', 'send', 'replay', 'simulate', 'sink', 'history', 'endpoints', 'keys']) {
       const r = await runCli([cmd, '--help'], env);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout).toContain(`postback ${cmd}`);

@@ -44,6 +44,8 @@ export interface Stack {
   historySynced(timeoutMs?: number): Promise<void>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<StackResponse>;
   get(path: string, headers?: Record<string, string>): Promise<StackResponse>;
+  /** Any method; a body of undefined sends none. */
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<StackResponse>;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     },
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path, headers) => request('GET', path, undefined, headers),
+    request,
     async close() {
       await api.close();
       await worker?.close();

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { testEndpoint } from '../../delivery/test-endpoint.js';
 import { isBlockedLiteralHost, parseCidrs } from '../../delivery/target-guard.js';
 import { EndpointNotFoundError } from '../../endpoints/errors.js';
@@ -8,9 +8,19 @@ import type { CompiledEndpoint } from '../../endpoints/compile-endpoint.js';
 import { disableEndpoint, enableEndpoint } from '../../health/endpoint-switch.js';
 import { readHealth, type EndpointHealth } from '../../health/read-health.js';
 import { errorBody } from '../error-handler.js';
+import { requestScope, visibleIn } from '../scope.js';
 
-export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'registry' | 'config' | 'redis' | 'keys' | 'health' | 'deliveryAgent'>): void {
+export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'registry' | 'config' | 'redis' | 'keys' | 'health' | 'deliveryAgent' | 'audit'>): void {
   const { registry, config } = runtime;
+
+  /** The endpoint, if the caller may see it: a publisher key sees its own publisher's only (others are 404). */
+  const visibleEndpoint = (request: FastifyRequest, id: string): CompiledEndpoint => {
+    const ep = registry.get(id);
+    if (!visibleIn(requestScope(request), ep.publisherId)) throw new EndpointNotFoundError(`endpoint ${JSON.stringify(id)} not found`);
+    return ep;
+  };
+  const audited = (request: FastifyRequest, action: string, ep: { id: string; publisherId: string | undefined }): Promise<void> =>
+    runtime.audit.append({ actor: request.principal.actor, action, target: ep.id, ...(ep.publisherId !== undefined ? { publisher_id: ep.publisherId } : {}) });
   const policy = { allowPrivate: config.allowPrivateTargets, allowed: parseCidrs(config.allowedTargetCidrs) };
   const warningsFor = (ep: CompiledEndpoint): string[] =>
     ep.definition.url !== undefined && isBlockedLiteralHost(ep.definition.url, policy)
@@ -28,8 +38,10 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
     isPostbackError(err) && err.details.length > 0 ? err.details : [{ path: `endpoints.${id}`, message: err.message }];
 
   /** `broken`: stored definitions that do not compile (they route nothing until PUT or DELETE). */
-  app.get('/v1/endpoints', async () => {
+  app.get('/v1/endpoints', async (request) => {
     await registry.refresh();
+    const scope = requestScope(request);
+    if (scope !== undefined) return { endpoints: await withHealth(registry.list().filter((ep) => ep.publisherId === scope)), broken: [] };
     const broken = [...registry.broken.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([id, err]) => ({ id, error: err.message, details: brokenDetails(id, err) }));
@@ -40,11 +52,11 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
   app.get('/v1/endpoints/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
-    const broken = registry.broken.get(id);
+    const broken = requestScope(request) === undefined ? registry.broken.get(id) : undefined;
     if (broken !== undefined) {
       return reply.code(409).send(errorBody(`endpoint ${JSON.stringify(id)} is stored but invalid: ${broken.message}`, brokenDetails(id, broken)));
     }
-    const [ep] = await withHealth([registry.get(id)]);
+    const [ep] = await withHealth([visibleEndpoint(request, id)]);
     return ep;
   });
 
@@ -52,11 +64,12 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
   app.post('/v1/endpoints/:id/disable', async (request) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
-    const ep = registry.get(id);
+    const ep = visibleEndpoint(request, id);
     const body = (request.body ?? {}) as { reason?: unknown };
-    const reason = typeof body.reason === 'string' && body.reason.length > 0 ? body.reason.slice(0, 200) : 'operator';
+    const reason = typeof body.reason === 'string' && body.reason.length > 0 ? body.reason.slice(0, 200) : request.principal.kind;
     await disableEndpoint(runtime.redis, runtime.keys, id, reason);
     runtime.health.set(id, 'disabled');
+    await audited(request, 'endpoint.disable', ep);
     const [out] = await withHealth([ep]);
     return out;
   });
@@ -65,10 +78,11 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
   app.post('/v1/endpoints/:id/enable', async (request) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
-    let ep = registry.get(id);
+    let ep = visibleEndpoint(request, id);
     if (!ep.enabled) [ep] = (await registry.upsert([{ ...ep.definition, enabled: true }])) as [CompiledEndpoint];
     await enableEndpoint(runtime.redis, runtime.keys, id);
     runtime.health.set(id, 'healthy');
+    await audited(request, 'endpoint.enable', ep);
     const [out] = await withHealth([ep]);
     return out;
   });
@@ -85,14 +99,33 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
         { path: 'endpoint.id', message: 'must match the id in the path' },
       ]);
     }
-    const [ep] = await registry.upsert([{ ...def, id }]);
+    const scope = requestScope(request);
+    if (scope !== undefined) {
+      // A publisher key changes its own endpoints only, and they stay its own.
+      await registry.refresh();
+      const existing = registry.find(id);
+      if ((existing !== undefined && existing.publisherId !== scope) || registry.broken.has(id)) throw new EndpointNotFoundError(`endpoint ${JSON.stringify(id)} not found`);
+      if (def.publisher_id !== undefined && def.publisher_id !== scope) {
+        throw new ValidationError(`endpoint.publisher_id ${JSON.stringify(def.publisher_id)} is not this key's publisher ${JSON.stringify(scope)}`, [
+          { path: 'endpoint.publisher_id', message: "must be the key's publisher (or left out)" },
+        ]);
+      }
+    }
+    const [ep] = await registry.upsert([{ ...def, id, ...(scope !== undefined ? { publisher_id: scope } : {}) }]);
+    await audited(request, 'endpoint.put', ep!);
     const [out] = await withHealth([ep!]);
     return { ...out, warnings: warningsFor(ep!) };
   });
 
   app.delete('/v1/endpoints/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
+    let publisherId: string | undefined;
+    if (requestScope(request) !== undefined) {
+      await registry.refresh();
+      publisherId = visibleEndpoint(request, id).publisherId;
+    } else publisherId = registry.find(id)?.publisherId;
     if (!(await registry.remove(id))) throw new EndpointNotFoundError(`endpoint ${JSON.stringify(id)} not found`);
+    await audited(request, 'endpoint.delete', { id, publisherId });
     return reply.code(204).send();
   });
 
@@ -100,7 +133,7 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
   app.post('/v1/endpoints/:id/test', async (request) => {
     const { id } = request.params as { id: string };
     await registry.refresh();
-    return testEndpoint(registry.get(id), runtime.deliveryAgent(), request.body);
+    return testEndpoint(visibleEndpoint(request, id), runtime.deliveryAgent(), request.body);
   });
 }
 

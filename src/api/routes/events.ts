@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../errors/base-error.js';
 import type { ApiContext } from '../api-context.js';
+import { requireOperator } from '../scope.js';
 
 export const MAX_BATCH = 1000;
 
@@ -39,6 +40,7 @@ export const ACCEPTED_SCHEMA = {
 /** POST /v1/events: one event, or {"events": [...]} (at most 1000); all or nothing. */
 export function eventRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'producer'>): void {
   app.post('/v1/events', { schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
+    requireOperator(request, 'sending events');
     const body = request.body;
     let events: unknown[];
     let batch = false;
