@@ -34,3 +34,6 @@ export function scopedFilter(filter: PostbackFilter, scope: string | undefined):
   if (filter.publisherId !== undefined && filter.publisherId !== scope) return undefined;
   return { ...filter, publisherId: scope };
 }
+
+/** No rows: what a list filtered to another publisher yields for a publisher key. */
+export async function* nothingVisible(): AsyncGenerator<never> {}

@@ -13,6 +13,7 @@ import { EXPLORER_PATHS, explorerRoutes } from './routes/explorer.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { keyRoutes } from './routes/keys.js';
 import { auditRoutes } from './routes/audit.js';
+import { statsRoutes } from './routes/stats.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -52,6 +53,7 @@ export function buildApi(runtime: ApiContext): FastifyInstance {
   metricsRoutes(app, runtime);
   keyRoutes(app, runtime);
   auditRoutes(app, runtime);
+  statsRoutes(app, runtime);
   explorerRoutes(app);
   return app;
 }

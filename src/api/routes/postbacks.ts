@@ -7,7 +7,7 @@ import { recordToApi, recordToListItem, type PostbackRecord } from '../../histor
 import { parseFilter, type PostbackSummary } from '../../history/query-postbacks.js';
 import type { ReplaySource } from '../../queue/producer.js';
 import type { ApiContext } from '../api-context.js';
-import { requestScope, scopedFilter, visibleIn } from '../scope.js';
+import { nothingVisible, requestScope, scopedFilter, visibleIn } from '../scope.js';
 
 /** Most postbacks one bulk replay may enqueue. */
 export const MAX_BULK_REPLAY = 100_000;
@@ -37,7 +37,7 @@ export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
     const filter = scopedFilter(asked, requestScope(request));
     // The first page is read before answering, so the store being down is a 503, not a 200
     // whose body stops after the header row.
-    const matching = filter === undefined ? nothing() : iteratePostbacks(history, filter);
+    const matching = filter === undefined ? nothingVisible() : iteratePostbacks(history, filter);
     const first = await matching.next();
     const route = request.routeOptions.url;
     async function* rows(): AsyncGenerator<string> {
@@ -115,9 +115,6 @@ export function postbackRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
     });
   });
 }
-
-/** Matches nothing (a publisher key asking for another publisher). */
-async function* nothing(): AsyncGenerator<PostbackSummary> {}
 
 function summaryToListItem(r: PostbackSummary): Record<string, unknown> {
   return recordToListItem({ ...r, attempts: [], next_attempt_ms: null }, r.attempts);
