@@ -54,10 +54,7 @@ describe('stats aggregation', () => {
 
   it('fills empty buckets, and says when it read only part of the range', async () => {
     const row = (createdMs: number, status: PostbackSummary['status']) => ({ created_ms: createdMs, status, endpoint_id: 'e', last_error: status === 'failed' ? 'timeout' : null }) as PostbackSummary;
-    async function* rows() {
-      yield row(7_200_000 + 5, 'failed');
-      yield row(5, 'delivered');
-    }
+    const rows = (): AsyncIterable<PostbackSummary> => toAsync([row(7_200_000 + 5, 'failed'), row(5, 'delivered')]);
     const stats = await aggregateStats(rows(), { fromMs: 0, toMs: 3 * 3_600_000, bucket: { name: '1h', ms: 3_600_000 } }, 10);
     expect(stats.series.map((s) => [s.delivered, s.failed])).toEqual([[1, 0], [0, 0], [0, 1]]);
     expect(stats.errors).toEqual([{ error: 'timeout', count: 1 }]);
@@ -66,3 +63,12 @@ describe('stats aggregation', () => {
     expect(cut).toMatchObject({ scanned: 1, truncated: true });
   });
 });
+
+function toAsync<T>(items: readonly T[]): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      let i = 0;
+      return { next: () => Promise.resolve(i < items.length ? { value: items[i++]!, done: false } : { value: undefined, done: true }) };
+    },
+  };
+}
