@@ -4,6 +4,7 @@
 // `npm run bench -- --soak` runs the 1,000,000-postback worker-memory soak instead.
 // `npm run bench -- --isolation` runs the healthy-beside-dead/slow publishers benchmark
 // instead (bench/isolation-report.mjs; its own Redis and processes per run).
+// `npm run bench -- --ordering` runs (c) with and without ordering_key, side by side.
 // `npm run bench -- --history postgres` runs (c) with Redis history and with PostgreSQL
 // history side by side, then the 5,000,000-record query benchmark (bench/history-query.mjs);
 // PostgreSQL is HISTORY_URL, else the local postgres://postgres@127.0.0.1:5432/test.
@@ -24,6 +25,7 @@ if (history !== undefined && history !== 'postgres') {
   process.exit(2);
 }
 const soak = process.argv.includes('--soak');
+const ordering = process.argv.includes('--ordering');
 const N = Number(process.env.BENCH_N ?? 20_000);
 const CONCURRENCY = 100;
 
@@ -53,6 +55,40 @@ try {
   if (history === 'postgres') {
     const { runHistoryComparison } = await import('./history-report.mjs');
     await runHistoryComparison(run, { N });
+  } else if (ordering) {
+    // (c) with and without ordering_key on the benchmark endpoint, alternating, medians.
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+    const rows = { off: [], on: [] };
+    const lat = { off: [], on: [] };
+    for (let round = 0; round < rounds; round++) {
+      rows.off.push(await run('(c) unordered', 'bench/scenario-dispatcher.mjs', { MODE: 'throughput', N: String(N) }));
+      rows.on.push(await run('(c) ordering_key {click_id}', 'bench/scenario-dispatcher.mjs', { MODE: 'throughput', N: String(N), ORDERING_KEY: '{click_id}' }));
+      lat.off.push(await run('latency at 2000/s, unordered', 'bench/scenario-dispatcher.mjs', { MODE: 'latency', N: '10000', RATE: '2000' }));
+      lat.on.push(await run('latency at 2000/s, ordering_key {click_id}', 'bench/scenario-dispatcher.mjs', { MODE: 'latency', N: '10000', RATE: '2000', ORDERING_KEY: '{click_id}' }));
+    }
+    const med = (xs, k) => xs.map((x) => x[k]).sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+    const off = med(rows.off, 'per_second');
+    const on = med(rows.on, 'per_second');
+    const results = {
+      date: new Date().toISOString(),
+      machine: machine(),
+      postbacks_per_run: N,
+      rounds,
+      note: 'every postback its own key (one event per click_id): the common case',
+      deliveries_per_second: { unordered: off, ordered: on, runs: rows },
+      ratio_ordered_over_unordered: on / off,
+      redis_commands_per_delivered: { unordered: med(rows.off, 'commands_per_delivered'), ordered: med(rows.on, 'commands_per_delivered') },
+      latency_at_2000_per_s_ms: { unordered: { p50: med(lat.off, 'p50_ms'), p99: med(lat.off, 'p99_ms') }, ordered: { p50: med(lat.on, 'p50_ms'), p99: med(lat.on, 'p99_ms') } },
+      targets: { 'throughput ordered / unordered': { value: on / off, target: '>= 0.9', met: on / off >= 0.9 } },
+    };
+    writeFileSync('bench/ordering-results.json', `${JSON.stringify(results, null, 2)}\n`);
+    const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+    console.log(`\nordering cost, ${results.date}, ${results.machine.cpus} x ${results.machine.cpu}, Node ${process.version}; ${N} postbacks per run, ${rounds} rounds, medians\n`);
+    console.log('| | unordered | ordering_key {click_id} |');
+    console.log('|---|---|---|');
+    console.log(`| (c) deliveries/s, library producer | ${f(off)} | ${f(on)} (${f(on / off, 2)}x) |`);
+    console.log(`| Redis commands / delivered postback | ${f(results.redis_commands_per_delivered.unordered, 1)} | ${f(results.redis_commands_per_delivered.ordered, 1)} |`);
+    console.log(`| latency p50 / p99 at 2000/s (ms) | ${f(results.latency_at_2000_per_s_ms.unordered.p50)} / ${f(results.latency_at_2000_per_s_ms.unordered.p99)} | ${f(results.latency_at_2000_per_s_ms.ordered.p50)} / ${f(results.latency_at_2000_per_s_ms.ordered.p99)} |`);
   } else if (soak) {
     const n = Number(process.env.BENCH_SOAK_N ?? 1_000_000);
     const r = await run('soak', 'bench/scenario-dispatcher.mjs', { MODE: 'soak', N: String(n) });

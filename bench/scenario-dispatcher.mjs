@@ -9,14 +9,16 @@ import { startWorker } from '../dist/src/worker/worker-service.js';
 import { iteratePostbacks } from '../dist/src/history/history-store.js';
 import { commandCalls, percentile, readsProcessed, sleep, usedMemory } from './lib.mjs';
 
-const { MODE, TARGET, N, LOG_FILE } = process.env;
+const { MODE, TARGET, N, LOG_FILE, ORDERING_KEY } = process.env;
 const n = Number(N ?? 0);
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel, createWriteStream(LOG_FILE ?? '/dev/null'));
 const runtime = await Runtime.create(config, logger);
 const probe = new Redis(config.redisUrl);
+// ORDERING_KEY (e.g. {click_id}): the benchmark endpoint orders its postbacks by it (docs/ordering.md).
+const benchEndpoint = { id: 'bench', url: `${TARGET}/pb?click_id={click_id}&payout={payout}&e={event_id}`, ...(ORDERING_KEY ? { ordering_key: ORDERING_KEY } : {}) };
 await runtime.registry.upsert([
-  { id: 'bench', url: `${TARGET}/pb?click_id={click_id}&payout={payout}&e={event_id}` },
+  benchEndpoint,
   { id: 'bench-fail', url: `${TARGET}/fail?e={event_id}` },
   { id: 'bench-failtenth', url: `${TARGET}/failtenth?e={event_id}` },
   { id: 'bench-hold', url: `${TARGET}/hold?e={event_id}`, delay_s: 300 },
@@ -136,7 +138,7 @@ if (MODE === 'bytes') {
       if (i === chunk) rss.push(['warm', process.memoryUsage().rss]);
       process.stderr.write(`soak: ${Math.min(n, i + chunk)}/${n}\n`);
       await runtime.redis.flushdb(); // keep Redis flat: the soak is about the worker's memory
-      await runtime.registry.upsert([{ id: 'bench', url: `${TARGET}/pb?click_id={click_id}&payout={payout}&e={event_id}` }]);
+      await runtime.registry.upsert([benchEndpoint]);
     }
     const warm = rss[0]?.[1] ?? rssStart;
     const end = process.memoryUsage().rss;
