@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
@@ -19,7 +19,7 @@ import type { RedisKeys } from '../redis/keys.js';
 export interface ApiContext {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;

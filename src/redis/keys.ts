@@ -20,6 +20,10 @@ export class RedisKeys {
   readonly outboxLeader: string;
   /** How far (index score) the sweep of still-queued records has gone. */
   readonly outboxSwept: string;
+  /** Held by the one worker running the orphan scan. */
+  readonly orphansLock: string;
+  /** Where the orphan scan stopped in the time index. */
+  readonly orphansPosition: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -31,6 +35,8 @@ export class RedisKeys {
     this.outbox = `${prefix}:hist:outbox`;
     this.outboxLeader = `${prefix}:hist:flusher`;
     this.outboxSwept = `${prefix}:hist:swept`;
+    this.orphansLock = `${prefix}:orphans:lock`;
+    this.orphansPosition = `${prefix}:orphans:pos`;
   }
 
   /** A subject's shared health (state, consecutive failures, latency, last error, auto-disable streak). */
