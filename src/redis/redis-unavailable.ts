@@ -39,10 +39,12 @@ const CONNECTION_CODES: ReadonlySet<string> = new Set([
 /**
  * Error replies by which a reachable Redis says "not now" (a reply's first word is its
  * code, by protocol): still loading the AOF/RDB after a restart, a script running too
- * long, a replica without its primary, a demoted primary, maxmemory reached, or a Cluster
- * with slots uncovered (a master failed, no replica promoted yet) or mid-resharding.
+ * long, a replica without its primary, a demoted primary, maxmemory reached, a primary
+ * short of the replicas `min-replicas-to-write` asks for (e.g. its replica was just
+ * promoted), or a Cluster with slots uncovered (a master failed, no replica promoted yet)
+ * or mid-resharding.
  */
-const UNAVAILABLE_REPLY_CODES: ReadonlySet<string> = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'OOM', 'CLUSTERDOWN', 'TRYAGAIN']);
+const UNAVAILABLE_REPLY_CODES: ReadonlySet<string> = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'OOM', 'NOREPLICAS', 'CLUSTERDOWN', 'TRYAGAIN']);
 
 /**
  * The one place that reads messages. In these cases ioredis 5 rejects a command with a

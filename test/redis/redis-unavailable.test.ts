@@ -21,6 +21,7 @@ describe('isRedisUnavailable', () => {
     ['cluster: no startup node answers', new Error('None of startup nodes is available'), true],
     ['cluster: redirections exhausted during a failover', new Error(`${IOREDIS_CLUSTER_REDIRECTIONS}Error: Connection is closed.`), true],
     ['cluster: no node answers the slot refresh', new ClusterAllFailedError('Failed to refresh slots cache.'), true],
+    ['a primary without the replicas min-replicas-to-write asks for', new Reply('NOREPLICAS Not enough good replicas to write.'), true],
     ['cluster: slots uncovered', new Reply('CLUSTERDOWN The cluster is down'), true],
     ['cluster: resharding', new Reply('TRYAGAIN Multiple keys request during rehashing of slot'), true],
     // By class.
