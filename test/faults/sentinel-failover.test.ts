@@ -35,6 +35,36 @@ describe('Redis Sentinel failover under load', () => {
     expect((await stack.get('/readyz')).status).toBe(200);
   });
 
+  it('planned switchover (SENTINEL FAILOVER), min-replicas-to-write 1: the old master refuses writes (503) until demoted, every 202 delivered', async () => {
+    // Sentinel demotes the old master ~10 s after promoting its replica; until then it is
+    // alive and the dispatcher's connections stay on it. Without min-replicas-to-write
+    // every write it took in that time would be lost (docs/scaling.md); with it, the old
+    // master refuses writes (NOREPLICAS, a 503) once its replica left, and the connections
+    // move to the new master when the demotion closes them.
+    await topology.requireReplicaForWrites(true);
+    try {
+      const old = topology.master;
+      const outcome = await failoverDrill(stack, receiver, 'load', 'swo', {
+        // The asynchronous-replication window again: the replica is brought level and the
+        // old master holds writes until the promotion is done, then refuses them.
+        kill: async () => {
+          await old.pauseWritesUntilReplicated(topology.replica);
+          await topology.startSwitchover();
+        },
+        promoted: async () => {
+          await topology.waitPromoted();
+          await old.admin.call('CLIENT', 'UNPAUSE');
+          await topology.waitSwitchedOver();
+        },
+      });
+      console.info('Sentinel switchover:', JSON.stringify({ ...outcome, notDelivered: outcome.notDelivered.length, neverReceived: outcome.neverReceived.length }));
+      expect(outcome).toMatchObject({ unexpected: [], notDelivered: [], neverReceived: [] });
+      expect(outcome.refused).toBeGreaterThan(0);
+    } finally {
+      await topology.requireReplicaForWrites(false);
+    }
+  }, 50_000);
+
   it('master SIGKILLed: replica promoted, 503s in the gap, every 202 delivered, workers resume', async () => {
     const outcome = await failoverDrill(stack, receiver, 'load', 'sen', {
       // Replication is asynchronous and the dispatcher does not WAIT for replicas: a write

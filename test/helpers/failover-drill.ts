@@ -15,7 +15,7 @@ export const FAILOVER_STACK_ENV: Readonly<Record<string, string>> = {
 };
 
 export interface FailoverSteps {
-  /** Brings the replica level with the master, then SIGKILLs the master. */
+  /** Makes the master fail (e.g. brings the replica level with it, then SIGKILLs it). */
   kill(): Promise<void>;
   /** Resolves once the replica serves as master. */
   promoted(): Promise<void>;
@@ -37,7 +37,7 @@ export interface FailoverOutcome {
 
 /**
  * Steady traffic through the stack's API (endpoint `endpointId`, event ids `${prefix}-n`);
- * once 100 deliveries arrived, `steps.kill()`, then `steps.promoted()`; traffic goes on until
+ * once 100 more requests reached the receiver, `steps.kill()`, then `steps.promoted()`; traffic goes on until
  * 50 more events are acknowledged by the same process (no restart). Then every acknowledged
  * postback is followed to its final state and looked for at the receiver.
  */
@@ -45,7 +45,7 @@ export async function failoverDrill(stack: Stack, receiver: Receiver, endpointId
   const traffic = new SteadyTraffic(stack, endpointId, prefix);
   let promotedInMs: number;
   try {
-    await receiver.waitFor(100);
+    await receiver.waitFor(receiver.requests.length + 100);
     await steps.kill();
     const killedAt = Date.now();
     await steps.promoted();

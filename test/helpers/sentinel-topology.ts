@@ -75,6 +75,33 @@ export class SentinelTopology {
     );
   }
 
+  /**
+   * `min-replicas-to-write 1` (lag at most `maxLagS`) on both data nodes, or 0 (off): a
+   * master without a live replica then refuses writes (NOREPLICAS).
+   */
+  async requireReplicaForWrites(on: boolean, maxLagS = 10): Promise<void> {
+    for (const n of [this.master, this.replica]) {
+      await n.admin.call('CONFIG', 'SET', 'min-replicas-to-write', on ? '1' : '0', 'min-replicas-max-lag', String(maxLagS));
+    }
+  }
+
+  /** Asks a sentinel for a planned failover (SENTINEL FAILOVER): the master is alive throughout. */
+  async startSwitchover(): Promise<void> {
+    await this.sentinels[0]!.admin.call('SENTINEL', 'FAILOVER', SentinelTopology.MASTER_NAME);
+  }
+
+  /**
+   * After a switchover: the replica is master, the old master was demoted (Sentinel does it
+   * ~10 s after the promotion, closing its clients' connections) and is in sync as the new
+   * master's replica. `master` and `replica` then name the nodes in their new roles.
+   */
+  async waitSwitchedOver(timeoutMs = 30_000): Promise<void> {
+    await this.waitPromoted(timeoutMs);
+    const old = this.master;
+    await waitUntil('the old master in sync as a replica', async () => ((await old.info('replication')).get('master_link_status') === 'up' ? true : undefined), timeoutMs);
+    [this.master, this.replica] = [this.replica, old];
+  }
+
   async stop(): Promise<void> {
     for (const n of [...this.sentinels, this.replica, this.master]) await n?.kill();
     rmSync(this.dir, { recursive: true, force: true });
