@@ -67,9 +67,10 @@ export function createRedis(topology: RedisTopology, role: RedisRole, name: stri
 function clusterOptions(redisOptions: RedisOptions, auth: RedisAuth, role: RedisRole): ClusterOptions {
   const rideOut = role === 'worker' ? CLUSTER_RETRY_MS : 0;
   // Per node, ioredis sets its own retryStrategy (none: a lost node is found again through
-  // the slot map), offline queue and lazyConnect; the rest applies.
+  // the slot map) and offline queue; lazyConnect is left to it (a set value would win).
+  const { lazyConnect: _clusterDecides, ...nodeOptions } = redisOptions;
   return {
-    redisOptions: { ...redisOptions, ...auth },
+    redisOptions: { ...nodeOptions, ...auth },
     enableOfflineQueue: role === 'worker',
     clusterRetryStrategy: reconnectDelay,
     retryDelayOnFailover: rideOut,
@@ -83,8 +84,29 @@ function clusterOptions(redisOptions: RedisOptions, auth: RedisAuth, role: Redis
 /** A worker's wait between tries of a command while its slot's master fails over. */
 const CLUSTER_RETRY_MS = 300;
 
-/** Resolves once the connection is ready, or rejects after `timeoutMs`. */
+/**
+ * Resolves once the connection is ready, or rejects after `timeoutMs`. A Cluster is ready
+ * once it has the slot map and a connection to every master: a producer's command to a
+ * node still connecting is refused (no offline queue), so the first ones would fail.
+ */
 export async function waitReady(redis: RedisClient, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await readyEvent(redis, timeoutMs);
+  if (redis instanceof Cluster) {
+    // Each node connection queues its own commands until connected: a PING waits for it.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis Cluster masters not ready after ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      await Promise.race([Promise.all(redis.nodes('master').map((node) => node.ping())), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+async function readyEvent(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
