@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './global-redis.js';
 import { RedisNode } from './redis-node.js';
 import { waitUntil } from './wait-until.js';
 
@@ -32,8 +33,11 @@ export class ClusterTopology {
   async start(): Promise<void> {
     for (let i = 0; i < 6; i++) {
       const node = await RedisNode.create(this.dir);
+      // The cluster bus listens on port + 10000 unless told: a free port of its own instead
+      // (an ephemeral port above 55535 would put the default past 65535).
       await node.start([
         '--cluster-enabled', 'yes',
+        '--cluster-port', String(await freePort()),
         '--cluster-config-file', join(node.dir, 'nodes.conf'),
         '--cluster-node-timeout', '1000',
         // Let a replica take over however long it was cut off from its master.
