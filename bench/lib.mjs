@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { createRedis, waitReady } from '../dist/src/redis/connection.js';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -36,15 +36,9 @@ export async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'pbd-bench-redis-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
-  const redis = new Redis(url, { lazyConnect: true, retryStrategy: () => 50 });
-  for (let i = 0; i < 200; i++) {
-    try {
-      await redis.connect();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  // A worker-role connection retries until the server listens.
+  const redis = createRedis({ kind: 'single', url }, 'worker', 'bench');
+  await waitReady(redis, 10_000);
   return { url, redis, child, stop: () => { redis.disconnect(); child.kill('SIGKILL'); } };
 }
 

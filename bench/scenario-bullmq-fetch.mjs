@@ -1,11 +1,13 @@
 // (b) The obvious alternative: a BullMQ queue with default job retention and a worker that
 // calls fetch, attempts 5 with exponential backoff. Producer and worker in one process.
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis } from '../dist/src/redis/connection.js';
 
 const { REDIS_URL, TARGET, N, CONCURRENCY } = process.env;
 const n = Number(N);
-const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+// The same connection options as the dispatcher's workers (maxRetriesPerRequest null, as BullMQ wants).
+const topology = { kind: 'single', url: REDIS_URL };
+const connection = createRedis(topology, 'worker', 'bench-alt');
 const queue = new Queue('alt', { connection, prefix: 'alt' });
 const rssBefore = process.memoryUsage().rss;
 const worker = new Worker(
@@ -15,7 +17,7 @@ const worker = new Worker(
     await res.text();
     if (!res.ok) throw new Error(`status ${res.status}`);
   },
-  { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: 'alt', concurrency: Number(CONCURRENCY) },
+  { connection: createRedis(topology, 'worker', 'bench-alt-worker'), prefix: 'alt', concurrency: Number(CONCURRENCY) },
 );
 const t0 = performance.now();
 for (let i = 0; i < n; i += 1000) {

@@ -1,10 +1,10 @@
 // (c) This dispatcher end to end through the library producer, with history, metrics and
 // logs on as in production (info-level JSON logs to a file). One process: producer + worker.
 import { createWriteStream } from 'node:fs';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../dist/src/config/schema.js';
 import { createLogger } from '../dist/src/logging/logger.js';
 import { Runtime } from '../dist/src/runtime/runtime.js';
+import { createRedis } from '../dist/src/redis/connection.js';
 import { startWorker } from '../dist/src/worker/worker-service.js';
 import { iteratePostbacks } from '../dist/src/history/history-store.js';
 import { commandCalls, percentile, readsProcessed, sleep, usedMemory } from './lib.mjs';
@@ -14,7 +14,9 @@ const n = Number(N ?? 0);
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel, createWriteStream(LOG_FILE ?? '/dev/null'));
 const runtime = await Runtime.create(config, logger);
-const probe = new Redis(config.redisUrl);
+// INFO, SCAN and FLUSHDB below read one node: the benchmark measures a single Redis.
+if (runtime.redisTopology.kind !== 'single') throw new Error('bench/scenario-dispatcher.mjs measures a single Redis node: unset REDIS_SENTINELS and REDIS_CLUSTER_NODES');
+const probe = createRedis(runtime.redisTopology, 'worker', 'bench-probe');
 // ORDERING_KEY (e.g. {click_id}): the benchmark endpoint orders its postbacks by it (docs/ordering.md).
 const benchEndpoint = { id: 'bench', url: `${TARGET}/pb?click_id={click_id}&payout={payout}&e={event_id}`, ...(ORDERING_KEY ? { ordering_key: ORDERING_KEY } : {}) };
 await runtime.registry.upsert([

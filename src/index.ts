@@ -11,6 +11,8 @@
 export { loadConfig, VARIABLES, type Config } from './config/schema.js';
 export { createLogger, type Logger } from './logging/logger.js';
 export { Runtime } from './runtime/runtime.js';
+export type { RedisClient } from './redis/connection.js';
+export type { RedisTopology } from './redis/topology.js';
 export { serve, type Served } from './process/serve.js';
 export { startWorker, type WorkerService } from './worker/worker-service.js';
 export { buildApi } from './api/server.js';

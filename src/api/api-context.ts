@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { PublisherKeys } from '../keys/publisher-keys.js';
 import type { Dispatcher } from 'undici';
@@ -21,7 +21,7 @@ import type { RedisKeys } from '../redis/keys.js';
 export interface ApiContext {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { ValidationError } from '../errors/base-error.js';
 import type { RedisKeys } from '../redis/keys.js';
 
@@ -24,10 +24,10 @@ const MAX_ENTRIES = 1_000_000;
  * ids and filters.
  */
 export class AuditLog {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly key: string;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.redis = redis;
     this.key = keys.audit;
   }

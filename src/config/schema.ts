@@ -1,4 +1,5 @@
 import { ValidationError, describeValue, type ErrorDetail } from '../errors/base-error.js';
+import { redactUrl } from './redact-url.js';
 import { parseRetrySchedule } from './retry-schedule.js';
 
 /**
@@ -7,8 +8,13 @@ import { parseRetrySchedule } from './retry-schedule.js';
  */
 export interface Config {
   readonly redisUrl: string | undefined;
-  /** True when REDIS_URL was not set: the process may start an embedded redis-server. */
+  /** True when REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES are all unset: the process may start an embedded redis-server. */
   readonly redisUrlDefaulted: boolean;
+  /** Sentinels to ask for the master named `redisSentinelName` (instead of REDIS_URL's host). */
+  readonly redisSentinels: readonly HostPort[] | undefined;
+  readonly redisSentinelName: string | undefined;
+  /** Seed nodes of a Redis Cluster (instead of REDIS_URL's host). */
+  readonly redisClusterNodes: readonly HostPort[] | undefined;
   readonly port: number;
   readonly host: string;
   readonly apiKeys: readonly string[];
@@ -42,6 +48,12 @@ export interface Config {
   readonly alertWebhookUrl: string | undefined;
   readonly alertWebhookSecret: string | undefined;
   readonly metricsPort: number | undefined;
+}
+
+/** A `host:port` of a sentinel or cluster node. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -88,6 +100,18 @@ const list: Parser<readonly string[]> = (raw) =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
+/** `host:port,...` (IPv6 as `[::1]:26379`); at least one entry. */
+const hostPorts: Parser<readonly HostPort[]> = (raw, name) => {
+  const entries = list(raw, name);
+  if (entries.length === 0) fail(name, raw, 'must be host:port,... (at least one)');
+  return entries.map((entry) => {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(entry);
+    const port = Number(m?.[2]);
+    if (m === null || port < 1 || port > 65535) fail(name, raw, `entry ${describeValue(entry)} must be host:port (port 1-65535)`);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+};
+
 const text: Parser<string> = (raw) => raw;
 const optionalText: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
 
@@ -101,6 +125,12 @@ function spec<K extends keyof Config>(s: VariableSpec<K>): VariableSpec<K> {
 export const VARIABLES = [
   spec({ env: 'REDIS_URL', key: 'redisUrl', default: undefined, parse: optionalText,
     description: 'Redis connection URL. Unset: redis://127.0.0.1:6379, or an embedded redis-server when nothing answers there.' }),
+  spec({ env: 'REDIS_SENTINELS', key: 'redisSentinels', default: undefined, parse: hostPorts,
+    description: 'Redis Sentinel: comma-separated host:port of the sentinels; the master is found (and followed through failovers) by REDIS_SENTINEL_NAME. REDIS_URL then only lends its user and password.' }),
+  spec({ env: 'REDIS_SENTINEL_NAME', key: 'redisSentinelName', default: undefined, parse: optionalText,
+    description: 'With REDIS_SENTINELS (required there): the master name the sentinels monitor.' }),
+  spec({ env: 'REDIS_CLUSTER_NODES', key: 'redisClusterNodes', default: undefined, parse: hostPorts,
+    description: 'Redis Cluster: comma-separated host:port of some of its nodes (the rest are discovered). Needs a {hash-tag} QUEUE_PREFIX. REDIS_URL then only lends its user and password.' }),
   spec({ env: 'PORT', key: 'port', default: '8080', parse: integer(0, 65535), description: 'HTTP API port.' }),
   spec({ env: 'HOST', key: 'host', default: undefined, parse: text,
     description: 'HTTP API bind address. Default 0.0.0.0, or 127.0.0.1 when API_KEYS is unset.' }),
@@ -129,7 +159,7 @@ export const VARIABLES = [
   spec({ env: 'HISTORY_RETENTION_DAYS', key: 'historyRetentionDays', default: '30', parse: positive(0.00001, 3650),
     description: 'How long postback records are kept.' }),
   spec({ env: 'HISTORY_URL', key: 'historyUrl', default: undefined, parse: (raw, name) => {
-      if (!/^postgres(ql)?:\/\//.test(raw)) fail(name, raw.replace(/\/\/[^@/]*@/, '//***@'), 'must be a postgres:// or postgresql:// URL');
+      if (!/^postgres(ql)?:\/\//.test(raw)) fail(name, redactUrl(raw), 'must be a postgres:// or postgresql:// URL');
       return raw;
     },
     description: 'Unset: history in Redis (a laptop, a QA run). postgres://...: history in PostgreSQL, partitioned by day (a network\'s volume); Redis then holds only the queue, dedupe keys and pending postbacks.' }),
@@ -197,7 +227,8 @@ export function loadConfig(env: ConfigEnv): Config {
     }
   }
   const apiKeys = (out.apiKeys as string[] | undefined) ?? [];
-  out.redisUrlDefaulted = out.redisUrl === undefined;
+  out.redisUrlDefaulted = out.redisUrl === undefined && out.redisSentinels === undefined && out.redisClusterNodes === undefined;
+  details.push(...topologyErrors(env, out.queuePrefix));
   if (out.host === undefined) out.host = apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1';
   else if (apiKeys.length === 0 && !isLoopback(out.host as string)) {
     // SPEC: without API_KEYS the API listens on loopback only; a wider HOST would open it keyless.
@@ -225,6 +256,45 @@ export function loadConfig(env: ConfigEnv): Config {
     throw new ValidationError(`invalid configuration: ${details.map((d) => d.message).join('; ')}`, details);
   }
   return Object.freeze(out) as unknown as Config;
+}
+
+/**
+ * Sentinel and Cluster settings that only make sense together (or only apart). Judged on
+ * what was set, so a malformed list is reported once, as itself.
+ */
+function topologyErrors(env: ConfigEnv, queuePrefix: unknown): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
+  const set = (name: string): boolean => (env[name] ?? '').trim() !== '';
+  const raw = (name: string): string => describeValue(env[name]);
+  const sentinels = set('REDIS_SENTINELS');
+  const cluster = set('REDIS_CLUSTER_NODES');
+  if (sentinels && cluster) {
+    errors.push({
+      path: 'REDIS_CLUSTER_NODES',
+      message: `REDIS_SENTINELS=${raw('REDIS_SENTINELS')} and REDIS_CLUSTER_NODES=${raw('REDIS_CLUSTER_NODES')} are exclusive: set one (Sentinel or Cluster)`,
+    });
+  }
+  if (sentinels && !set('REDIS_SENTINEL_NAME')) {
+    errors.push({ path: 'REDIS_SENTINEL_NAME', message: `REDIS_SENTINELS=${raw('REDIS_SENTINELS')} needs REDIS_SENTINEL_NAME (the master name the sentinels monitor)` });
+  }
+  if (!sentinels && set('REDIS_SENTINEL_NAME')) {
+    errors.push({ path: 'REDIS_SENTINEL_NAME', message: `REDIS_SENTINEL_NAME=${raw('REDIS_SENTINEL_NAME')} is used only with REDIS_SENTINELS, which is unset` });
+  }
+  if (cluster && typeof queuePrefix === 'string' && hashTagOf(queuePrefix) === undefined) {
+    errors.push({
+      path: 'QUEUE_PREFIX',
+      message: `QUEUE_PREFIX=${describeValue(queuePrefix)} with REDIS_CLUSTER_NODES=${raw('REDIS_CLUSTER_NODES')}: must hold a {hash-tag} (e.g. {postback}) so every key of the queue lands in one cluster slot`,
+    });
+  }
+  return errors;
+}
+
+/** The hash tag Redis Cluster hashes a key by: the text between the first `{` and the next `}`, when not empty. */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { compileEndpoint, type CompiledEndpoint, type EndpointDefaults } from './compile-endpoint.js';
 import { EndpointConfigError, EndpointNotFoundError } from './errors.js';
@@ -27,7 +27,7 @@ export interface EndpointRegistryOptions {
  * enqueued after it, at the cost of one GET per produce call.
  */
 export class EndpointRegistry {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly defaults: EndpointDefaults;
   private entries = new Map<string, Entry>();
@@ -46,7 +46,7 @@ export class EndpointRegistry {
   /** Compiled inline targets by their JSON: `simulate --url` sends one target many times. */
   private readonly inline = new Map<string, CompiledEndpoint>();
 
-  constructor(redis: Redis, keys: RedisKeys, defaults: EndpointDefaults, options: EndpointRegistryOptions = {}) {
+  constructor(redis: RedisClient, keys: RedisKeys, defaults: EndpointDefaults, options: EndpointRegistryOptions = {}) {
     this.redis = redis;
     this.keys = keys;
     this.defaults = defaults;

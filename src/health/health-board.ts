@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { laneOf, type HealthState, type Lane } from './health-state.js';
 
@@ -8,7 +8,7 @@ import { laneOf, type HealthState, type Lane } from './health-state.js';
  * pick a lane, workers to gate attempts; a worker's own transitions apply at once.
  */
 export class HealthBoard {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly maxAgeMs: number;
   private states = new Map<string, HealthState>();
@@ -16,7 +16,7 @@ export class HealthBoard {
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(redis: Redis, keys: RedisKeys, maxAgeMs = 500) {
+  constructor(redis: RedisClient, keys: RedisKeys, maxAgeMs = 500) {
     this.redis = redis;
     this.keys = keys;
     this.maxAgeMs = maxAgeMs;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { HealthBoard } from './health-board.js';
 import type { HealthPolicy } from './health-policy.js';
@@ -73,7 +73,7 @@ const QUIET_FLUSH_MS = 2000;
  * endpoint is degraded after about SLOW_ENDPOINT_MS, not after its timeout.
  */
 export class HealthReporter {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly policy: HealthPolicy;
   private readonly board: HealthBoard;
@@ -83,7 +83,7 @@ export class HealthReporter {
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
 
-  constructor(redis: Redis, keys: RedisKeys, policy: HealthPolicy, board: HealthBoard) {
+  constructor(redis: RedisClient, keys: RedisKeys, policy: HealthPolicy, board: HealthBoard) {
     this.redis = redis;
     this.keys = keys;
     this.policy = policy;

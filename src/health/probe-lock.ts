@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 /**
@@ -7,7 +7,7 @@ import type { RedisKeys } from '../redis/keys.js';
  * spacing); a successful one closes the circuit, which deletes it. A worker killed while
  * probing leaves a key that expires: the circuit is never stuck open.
  */
-export async function tryProbe(redis: Redis, keys: RedisKeys, subject: string, attemptMs: number, intervalMs: number): Promise<boolean> {
+export async function tryProbe(redis: RedisClient, keys: RedisKeys, subject: string, attemptMs: number, intervalMs: number): Promise<boolean> {
   const res = await redis.set(keys.probe(subject), 'probing', 'PX', attemptMs + intervalMs, 'NX');
   return res === 'OK';
 }

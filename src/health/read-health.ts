@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { LATENCY_BUCKETS_MS, histogramQuantile, type HealthState } from './health-state.js';
 
@@ -26,7 +26,7 @@ const iso = (v: string | undefined): string | null => (v === undefined || v === 
  * Reads the health of each subject in one pipeline: its state hash and its last five
  * minutes of counts. Latency quantiles are the upper bounds of histogram buckets.
  */
-export async function readHealth(redis: Redis, keys: RedisKeys, subjects: readonly string[], nowMs = Date.now()): Promise<Map<string, EndpointHealth>> {
+export async function readHealth(redis: RedisClient, keys: RedisKeys, subjects: readonly string[], nowMs = Date.now()): Promise<Map<string, EndpointHealth>> {
   const out = new Map<string, EndpointHealth>();
   if (subjects.length === 0) return out;
   const minute = Math.floor(nowMs / MINUTE_MS);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 /**
@@ -20,7 +20,7 @@ export interface HistoryOutbox {
  * store; with Redis history they are also the history itself.
  */
 export interface HistoryContext {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly retentionMs: number;
   /** Set with PostgreSQL history (HISTORY_URL). */

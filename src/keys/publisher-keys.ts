@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { NotFoundError, ValidationError } from '../errors/base-error.js';
 import type { RedisKeys } from '../redis/keys.js';
 
@@ -31,10 +31,10 @@ export function keyDigest(key: string): string {
  * itself is never stored. Made by operators through the API or the CLI.
  */
 export class PublisherKeys {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.redis = redis;
     this.keys = keys;
   }

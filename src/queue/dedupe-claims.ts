@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { CLAIM_DEDUPE } from './scripts/claim-dedupe.js';
 
 /** Keys per script call (its arguments are spread into one function call on the way out). */
@@ -8,7 +8,7 @@ const CLAIM_CHUNK = 2000;
  * Claims dedupe keys (SET NX with the dedupe TTL, one script call per CLAIM_CHUNK) and returns the items
  * that are not duplicates. Items without a key are never duplicates.
  */
-export async function claimDedupe<T extends { readonly dedupeKey: string | undefined }>(redis: Redis, items: readonly T[], ttlMs: number): Promise<Set<T>> {
+export async function claimDedupe<T extends { readonly dedupeKey: string | undefined }>(redis: RedisClient, items: readonly T[], ttlMs: number): Promise<Set<T>> {
   const fresh = new Set<T>();
   const claiming = items.filter((p) => p.dedupeKey !== undefined);
   for (const p of items) if (p.dedupeKey === undefined) fresh.add(p);

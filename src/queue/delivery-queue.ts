@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
 import type { Lane } from '../health/health-state.js';
 import type { QueueJobData } from './job-data.js';
@@ -12,7 +12,7 @@ export function queueNameOf(lane: Lane): string {
 }
 
 /** A lane's BullMQ queue: `fast` for healthy endpoints, `slow` for degraded and open ones. */
-export function createDeliveryQueue(connection: Redis, keys: RedisKeys, lane: Lane = 'fast'): DeliveryQueue {
+export function createDeliveryQueue(connection: RedisClient, keys: RedisKeys, lane: Lane = 'fast'): DeliveryQueue {
   return new Queue<QueueJobData>(queueNameOf(lane), {
     connection,
     prefix: keys.prefix,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HealthBoard } from '../health/health-board.js';
@@ -24,7 +24,7 @@ export interface EnqueueItem {
 }
 
 export interface EnqueueContext {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly history: HistoryContext;
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { FieldValue, PostbackEvent } from '../events/event.js';
 import { validateEvents } from '../events/validate-event.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
@@ -19,7 +19,7 @@ export type { ProduceResult } from './plan-postbacks.js';
 export type { ReplayResult, ReplaySource } from './replay-items.js';
 
 export interface ProducerDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   /** One queue per lane: healthy endpoints' postbacks never wait behind degraded ones. */
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;

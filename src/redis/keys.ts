@@ -28,6 +28,10 @@ export class RedisKeys {
   readonly publisherKeyDigests: string;
   /** The audit log (a stream): endpoint changes, key changes, replays. */
   readonly audit: string;
+  /** Held by the one worker running the orphan scan. */
+  readonly orphansLock: string;
+  /** Where the orphan scan stopped in the time index. */
+  readonly orphansPosition: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -42,6 +46,8 @@ export class RedisKeys {
     this.publisherKeys = `${prefix}:apikeys`;
     this.publisherKeyDigests = `${prefix}:apikeys:digest`;
     this.audit = `${prefix}:audit`;
+    this.orphansLock = `${prefix}:orphans:lock`;
+    this.orphansPosition = `${prefix}:orphans:pos`;
   }
 
   /** A subject's shared health (state, consecutive failures, latency, last error, auto-disable streak). */

@@ -1,5 +1,6 @@
 import { ReplyError } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
+import { createRequire } from 'node:module';
 
 /** A class to test with `instanceof` (ioredis's error classes are typed loosely). */
 type ErrorClass = abstract new (...args: never[]) => object;
@@ -15,10 +16,20 @@ export const RedisAbortError = Object.getPrototypeOf(MaxRetriesPerRequestError) 
 const RedisReplyError = ReplyError as new (message: string) => Error;
 
 /**
- * Classes that always mean the connection failed: the retries allowed per command ran out
- * while (re)connecting (MaxRetriesPerRequestError), or the connection dropped mid-pipeline.
+ * ioredis's ClusterAllFailedError: a Cluster client reached none of its nodes to learn the
+ * slot map ("Failed to refresh slots cache."). A CommonJS default export, not re-exported
+ * by ioredis: loaded with require so it is the very class ioredis throws.
  */
-const UNAVAILABLE_CLASSES: readonly ErrorClass[] = [MaxRetriesPerRequestError, RedisAbortError];
+export const ClusterAllFailedError = (
+  createRequire(import.meta.url)('ioredis/built/errors/ClusterAllFailedError.js') as { default: new (message: string, lastNodeError?: Error) => Error }
+).default;
+
+/**
+ * Classes that always mean the connection failed: the retries allowed per command ran out
+ * while (re)connecting (MaxRetriesPerRequestError), the connection dropped mid-pipeline, or
+ * no node of a Cluster answered.
+ */
+const UNAVAILABLE_CLASSES: readonly ErrorClass[] = [MaxRetriesPerRequestError, RedisAbortError, ClusterAllFailedError];
 
 /** Socket-level failures reaching Redis (Node system errors; ioredis sets ETIMEDOUT on connect timeout). */
 const CONNECTION_CODES: ReadonlySet<string> = new Set([
@@ -28,9 +39,12 @@ const CONNECTION_CODES: ReadonlySet<string> = new Set([
 /**
  * Error replies by which a reachable Redis says "not now" (a reply's first word is its
  * code, by protocol): still loading the AOF/RDB after a restart, a script running too
- * long, a replica without its primary, a demoted primary, or maxmemory reached.
+ * long, a replica without its primary, a demoted primary, maxmemory reached, a primary
+ * short of the replicas `min-replicas-to-write` asks for (e.g. its replica was just
+ * promoted), or a Cluster with slots uncovered (a master failed, no replica promoted yet)
+ * or mid-resharding.
  */
-const UNAVAILABLE_REPLY_CODES: ReadonlySet<string> = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'OOM']);
+const UNAVAILABLE_REPLY_CODES: ReadonlySet<string> = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'OOM', 'NOREPLICAS', 'CLUSTERDOWN', 'TRYAGAIN']);
 
 /**
  * The one place that reads messages. In these cases ioredis 5 rejects a command with a
@@ -45,7 +59,19 @@ export const IOREDIS_CONNECTION_MESSAGES: ReadonlySet<string> = new Set([
   'Connection is closed.',
   // Command#setTimeout: no reply within `commandTimeout` (Redis paused, hung or overloaded).
   'Command timed out',
+  // Cluster#sendCommand: no slot map yet (connecting, all nodes lost) and the offline queue is off (producers).
+  "Cluster isn't ready and enableOfflineQueue options is false",
+  // Cluster: none of REDIS_CLUSTER_NODES answered.
+  'None of startup nodes is available',
+  // Cluster#sendCommand after the client gave up reconnecting.
+  'Cluster is disconnected.',
 ]);
+
+/**
+ * Cluster#handleError: a command bounced (MOVED, failover, CLUSTERDOWN) more than
+ * `maxRedirections` times; ioredis appends the last error. Matched by this start only.
+ */
+export const IOREDIS_CLUSTER_REDIRECTIONS = 'Too many Cluster redirections. Last error: ';
 
 /**
  * Is `err` Redis being unreachable (or refusing work for now), as opposed to a bug? The
@@ -67,7 +93,8 @@ function isUnavailableError(e: Error): boolean {
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   if (isInstance(e, RedisReplyError)) return UNAVAILABLE_REPLY_CODES.has(e.message.split(' ', 1)[0] ?? '');
-  return Object.getPrototypeOf(e) === Error.prototype && IOREDIS_CONNECTION_MESSAGES.has(e.message);
+  if (Object.getPrototypeOf(e) !== Error.prototype) return false;
+  return IOREDIS_CONNECTION_MESSAGES.has(e.message) || e.message.startsWith(IOREDIS_CLUSTER_REDIRECTIONS);
 }
 
 /** `instanceof` without narrowing (these classes are typed as plain Error: narrowing would leave `never`). */

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Agent } from 'undici';
 import { createDeliveryAgent } from '../delivery/agent.js';
 import { parseCidrs } from '../delivery/target-guard.js';
 import { existsSync } from 'node:fs';
+import { redactUrl } from '../config/redact-url.js';
 import { DEFAULT_REDIS_URL, type Config } from '../config/schema.js';
 import { readEndpointsFile } from '../endpoints/load-file.js';
 import { EndpointRegistry } from '../endpoints/registry.js';
@@ -21,8 +21,9 @@ import type { Lane } from '../health/health-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { createDeliveryQueue, type DeliveryQueue } from '../queue/delivery-queue.js';
 import { Producer } from '../queue/producer.js';
-import { createRedis, waitReady } from '../redis/connection.js';
+import { createRedis, waitReady, type RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
+import { describeTopology, redisTopologyOf, type RedisTopology } from '../redis/topology.js';
 import { NO_REDIS_MESSAGE, RedisNotFoundError, canConnect, findOnPath, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 
 const DAY_MS = 86_400_000;
@@ -35,13 +36,14 @@ const DEFAULT_ENDPOINTS_FILE = 'config/endpoints.json';
 export class Runtime {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redisUrl: string;
+  /** Where Redis is (one node, Sentinel or Cluster): every connection of the process is made from it. */
+  readonly redisTopology: RedisTopology;
   readonly keys: RedisKeys;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly registry: EndpointRegistry;
   /** The live records (Redis): pending postbacks' state, and the history itself without HISTORY_URL. */
   readonly history: HistoryContext;
-  /** Where history is read: Redis, or PostgreSQL with HISTORY_URL. */
+  /** Where history is read: RedisClient, or PostgreSQL with HISTORY_URL. */
   readonly historyStore: HistoryStore;
   /** The fast lane's queue (healthy endpoints). */
   readonly queue: DeliveryQueue;
@@ -56,13 +58,13 @@ export class Runtime {
   private agent: Agent | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
 
-  private constructor(config: Config, logger: Logger, redisUrl: string, embedded: EmbeddedRedis | undefined) {
+  private constructor(config: Config, logger: Logger, topology: RedisTopology, embedded: EmbeddedRedis | undefined) {
     this.config = config;
     this.logger = logger;
-    this.redisUrl = redisUrl;
+    this.redisTopology = topology;
     this.embedded = embedded;
     this.keys = new RedisKeys(config.queuePrefix);
-    this.redis = createRedis(redisUrl, 'producer', 'main');
+    this.redis = createRedis(topology, 'producer', 'main');
     // Emitted on every reconnect attempt while Redis is away (commands then fail, and say so): debug only.
     this.redis.on('error', (err: Error) => logger.debug({ err }, 'redis connection error'));
     this.registry = new EndpointRegistry(
@@ -108,7 +110,10 @@ export class Runtime {
     });
   }
 
-  /** Resolves Redis (starting an embedded one when allowed), connects, and returns the runtime. */
+  /**
+   * Resolves Redis (starting an embedded one when allowed: only for the single-node default,
+   * REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES all unset), connects, and returns the runtime.
+   */
   static async create(config: Config, logger: Logger, options: { allowEmbedded?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Runtime> {
     let url = config.redisUrl ?? DEFAULT_REDIS_URL;
     let embedded: EmbeddedRedis | undefined;
@@ -119,12 +124,14 @@ export class Runtime {
       url = embedded.url;
       logger.warn({ dataDir: config.redisDataDir }, 'no Redis at 127.0.0.1:6379: started an embedded redis-server (AOF on); set REDIS_URL to use your own');
     }
-    const runtime = new Runtime(config, logger, url, embedded);
+    const topology = redisTopologyOf(config, url);
+    const runtime = new Runtime(config, logger, topology, embedded);
     try {
       await waitReady(runtime.redis, 10_000);
     } catch {
       await runtime.close();
-      throw new RedisNotFoundError(`cannot reach Redis at ${redactUrl(url)}: set REDIS_URL, start Redis, or run \`docker compose up\``);
+      const fix = topology.kind === 'single' ? 'set REDIS_URL, start Redis, or run `docker compose up`' : `check ${topology.kind === 'sentinel' ? 'REDIS_SENTINELS and REDIS_SENTINEL_NAME' : 'REDIS_CLUSTER_NODES'}`;
+      throw new RedisNotFoundError(`cannot reach Redis (${describeTopology(topology)}): ${fix}`);
     }
     const store = runtime.historyStore;
     if (store instanceof PostgresHistoryStore) {
@@ -195,7 +202,3 @@ export class Runtime {
 const QUEUE_INIT_WAIT_MS = 1000;
 /** How long closing waits for delivery requests in flight before dropping them. */
 const AGENT_CLOSE_MS = 2000;
-
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}

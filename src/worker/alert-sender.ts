@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { Agent } from 'undici';
 import { send } from '../delivery/send.js';
 import type { Transition } from '../health/health-reporter.js';
@@ -21,7 +21,7 @@ export interface AlertSenderOptions {
   readonly url: string;
   /** Standard Webhooks secret; alerts go unsigned without one. */
   readonly secret: string | undefined;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly logger: Logger;
   /** At most one alert per endpoint and type per this long (SPEC: 10 minutes), across workers. */

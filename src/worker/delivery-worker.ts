@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { queueNameOf } from '../queue/delivery-queue.js';
 import type { QueueJobData } from '../queue/job-data.js';
@@ -8,7 +8,7 @@ import { createProcessor } from './processor.js';
 import type { ProcessorDeps } from './processor-deps.js';
 
 export interface DeliveryWorkerOptions {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly keys: RedisKeys;
   readonly concurrency: number;
   readonly lockMs: number;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { IndexPosition } from '../history/find-orphans.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { RELEASE_LOCK } from './scripts/release-lock.js';
@@ -11,16 +11,16 @@ import { RELEASE_LOCK } from './scripts/release-lock.js';
  * between them rather than N times, and a restarted worker does not scan it again.
  */
 export class OrphanScanState {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly lockKey: string;
   private readonly positionKey: string;
   /** This instance's lock token: it only ever releases its own lock. */
   private readonly token = randomBytes(8).toString('hex');
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.redis = redis;
-    this.lockKey = `${keys.prefix}:orphans:lock`;
-    this.positionKey = `${keys.prefix}:orphans:pos`;
+    this.lockKey = keys.orphansLock;
+    this.positionKey = keys.orphansPosition;
   }
 
   /** Takes the run lock for at most `ttlMs` (it lapses if this process dies mid-run). */

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Dispatcher } from 'undici';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { HealthBoard } from '../health/health-board.js';
@@ -33,7 +33,7 @@ export interface ProcessorDeps {
   readonly reporter: HealthReporter;
   readonly policy: HealthPolicy;
   /** For the probe lock. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Both lanes' queues: a batch's items that retry or move become jobs of their own. */
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   /** Records attempts, coalescing those of one event-loop turn into a pipeline (one per process). */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Agent } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
@@ -11,14 +11,15 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { RedisKeys } from '../redis/keys.js';
+import type { RedisTopology } from '../redis/topology.js';
 
 /** What a worker needs from the process (a Runtime has it all). */
 export interface WorkerContext {
   readonly config: Config;
   readonly logger: Logger;
   /** For the worker's own (blocking) connection. */
-  readonly redisUrl: string;
-  readonly redis: Redis;
+  readonly redisTopology: RedisTopology;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly registry: EndpointRegistry;
   readonly history: HistoryContext;

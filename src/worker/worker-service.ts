@@ -48,7 +48,7 @@ const FORCED_CLOSE_MS = 1000;
  */
 export function startWorker(runtime: WorkerContext): WorkerService {
   const { config, logger } = runtime;
-  const connection = createRedis(runtime.redisUrl, 'worker', 'worker');
+  const connection = createRedis(runtime.redisTopology, 'worker', 'worker');
   // Debug: ioredis reconnects by itself, and a Redis outage would otherwise log every retry.
   const onRedisError = (err: Error): void => logger.debug({ err }, 'worker redis error');
   connection.on('error', onRedisError);

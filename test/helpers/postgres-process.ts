@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './global-redis.js';
+import { portAccepts } from './port-accepts.js';
 
 const DEBIAN_ROOT = '/usr/lib/postgresql';
 const READY = 'database system is ready to accept connections';
@@ -126,14 +126,7 @@ export class PostgresProcess {
 
   /** Whether the port accepts a TCP connection. */
   accepts(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: this.port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
+    return portAccepts(this.port);
   }
 
   private initdb(): void {

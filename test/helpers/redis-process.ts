@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './global-redis.js';
+import { portAccepts } from './port-accepts.js';
 
 /**
  * A throw-away redis-server this test owns (AOF on, fsync always), so it can be
@@ -22,7 +22,7 @@ export class RedisProcess {
     if (this.port === 0) this.port = await freePort();
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
-    while (!(await this.accepts())) {
+    while (!(await portAccepts(this.port))) {
       if (Date.now() > deadline) throw new Error('redis-server did not start');
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -55,16 +55,5 @@ export class RedisProcess {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
     return new Promise((r) => c.once('exit', () => r()));
-  }
-
-  private accepts(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: this.port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
   }
 }

@@ -5,7 +5,7 @@ import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { UnavailableError } from '../../src/errors/base-error.js';
-import { IOREDIS_CONNECTION_MESSAGES, RedisAbortError, isRedisUnavailable } from '../../src/redis/redis-unavailable.js';
+import { ClusterAllFailedError, IOREDIS_CLUSTER_REDIRECTIONS, IOREDIS_CONNECTION_MESSAGES, RedisAbortError, isRedisUnavailable } from '../../src/redis/redis-unavailable.js';
 import { freePort } from '../helpers/global-redis.js';
 
 const Reply = ReplyError as new (message: string) => Error;
@@ -17,6 +17,13 @@ describe('isRedisUnavailable', () => {
     ['offline queue off, not connected', new Error("Stream isn't writeable and enableOfflineQueue options is false"), true],
     ['connection ended', new Error('Connection is closed.'), true],
     ['command timeout', new Error('Command timed out'), true],
+    ['cluster: no slot map, offline queue off', new Error("Cluster isn't ready and enableOfflineQueue options is false"), true],
+    ['cluster: no startup node answers', new Error('None of startup nodes is available'), true],
+    ['cluster: redirections exhausted during a failover', new Error(`${IOREDIS_CLUSTER_REDIRECTIONS}Error: Connection is closed.`), true],
+    ['cluster: no node answers the slot refresh', new ClusterAllFailedError('Failed to refresh slots cache.'), true],
+    ['a primary without the replicas min-replicas-to-write asks for', new Reply('NOREPLICAS Not enough good replicas to write.'), true],
+    ['cluster: slots uncovered', new Reply('CLUSTERDOWN The cluster is down'), true],
+    ['cluster: resharding', new Reply('TRYAGAIN Multiple keys request during rehashing of slot'), true],
     // By class.
     ['retries per request exhausted', new MaxRetriesPerRequestError(1), true],
     ['aborted mid-pipeline', new RedisAbortError('Command aborted due to connection close'), true],
@@ -37,6 +44,7 @@ describe('isRedisUnavailable', () => {
     ['a message that only contains a known one', new Error('Command timed out!'), false],
     ['a known message on another class', new TypeError('Connection is closed.'), false],
     ['a command error reply', new Reply("ERR unknown command 'NOSUCHCMD'"), false],
+    ['keys in different slots (a bug: every key shares the hash tag)', new Reply("CROSSSLOT Keys in request don't hash to the same slot"), false],
     ['a wrong-type reply', new Reply('WRONGTYPE Operation against a key holding the wrong kind of value'), false],
     ['a reply whose text, not code, says LOADING', new Reply('ERR LOADING'), false],
     ['an undici connect timeout (delivery, not Redis)', withCode('Connect Timeout Error', 'UND_ERR_CONNECT_TIMEOUT'), false],
@@ -51,8 +59,9 @@ describe('isRedisUnavailable', () => {
 
   it('each message it matches is one the installed ioredis rejects commands with', () => {
     const built = dirname(createRequire(import.meta.url).resolve('ioredis'));
-    const source = ['Redis.js', 'Command.js', 'utils/index.js'].map((f) => readFileSync(join(built, f), 'utf8')).join('\n');
+    const source = ['Redis.js', 'Command.js', 'utils/index.js', 'cluster/index.js'].map((f) => readFileSync(join(built, f), 'utf8')).join('\n');
     for (const message of IOREDIS_CONNECTION_MESSAGES) expect(source, message).toContain(JSON.stringify(message));
+    expect(source).toContain(JSON.stringify(IOREDIS_CLUSTER_REDIRECTIONS).slice(0, -1));
   });
 
   describe('errors a real ioredis client gives', () => {
