@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker } from '../../src/worker/worker-service.js';
 import { Receiver, respond } from '../helpers/receiver.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { HISTORY_STORES, startStack, type Stack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 /** The states each key's requests arrived with, repeats of one state folded (a retry, an at-least-once resend). */
@@ -21,7 +21,7 @@ function arrivalOrder(receiver: Receiver, path: string): Map<string, string[]> {
 
 const event = (click: string, state: string, extra: Record<string, unknown> = {}) => ({ id: `${click}-${state}`, type: 'conversion', state, click_id: click, endpoint_id: 'ordered', ...extra });
 
-describe('ordering (ordering_key)', () => {
+describe.each(HISTORY_STORES)('ordering (ordering_key), %s history', (_store, storeEnv) => {
   let receiver: Receiver;
   let stack: Stack;
 
@@ -29,7 +29,7 @@ describe('ordering (ordering_key)', () => {
     receiver = new Receiver();
     await receiver.start();
     // Failing first attempts here are on purpose: not a reason to open the endpoint's circuit.
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.4,0.4,0.4,0.4', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0', SLOW_ENDPOINT_MS: '10000' });
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.4,0.4,0.4,0.4', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0', SLOW_ENDPOINT_MS: '10000', ...storeEnv() });
     await stack.runtime.registry.upsert([
       { id: 'ordered', ordering_key: '{click_id}', url: `${receiver.base}/ordered?click={click_id}&state={state}` },
       { id: 'free', url: `${receiver.base}/free?click={click_id}&state={state}` },
