@@ -70,14 +70,30 @@
     var k = getKey();
     $('auth-state').textContent = k === null ? 'no key' : k === '' ? 'no key (open server)' : 'key set';
   }
+  // The key prompt is a modal <dialog>: the rest of the page is inert while it is open, Tab
+  // cycles inside it, and Escape (or Cancel) leaves it only once a key, possibly the empty
+  // one of a keyless server, has been given.
+  var keyDialog = { returnFocus: null };
   function askKey(errorText) {
     var err = $('key-error');
     err.textContent = errorText || '';
     err.hidden = !errorText;
     $('key-input').value = '';
     $('key-cancel').hidden = getKey() === null;
-    $('key-panel').hidden = false;
+    var dlg = $('key-panel');
+    if (!dlg.open) {
+      var active = document.activeElement;
+      keyDialog.returnFocus = active && active !== document.body && !dlg.contains(active) ? active : null;
+      dlg.showModal();
+    }
     $('key-input').focus();
+  }
+  function closeKeyDialog() {
+    var dlg = $('key-panel');
+    if (dlg.open) dlg.close();
+    var back = keyDialog.returnFocus;
+    keyDialog.returnFocus = null;
+    if (back && document.contains(back)) back.focus();
   }
 
   // ---------- API calls ----------
@@ -120,8 +136,10 @@
   async function apiJson(path, options) { return (await api(path, options)).json(); }
 
   // ---------- message area ----------
-  function showMessage(text, details, kind) {
+  function showMessage(text, details, kind, serverText) {
     $('message-text').textContent = text;
+    $('message-server').textContent = serverText ? 'Server said: ' + serverText : '';
+    $('message-server').hidden = !serverText;
     var ul = $('message-details');
     clear(ul);
     (details || []).forEach(function (d) {
@@ -134,7 +152,15 @@
   function reportError(e) {
     if (e instanceof ApiError) {
       if (e.status === 401) return; // the key panel says it
-      showMessage((e.status ? 'Error ' + e.status + ': ' : '') + e.message, e.details);
+      if (e.status === 503) {
+        // SPEC: a route that needs Redis (or the history store) answers 503 while it is unreachable.
+        var what = /^Redis\b/i.test(e.message) ? 'Redis' : 'its data store';
+        showMessage('The dispatcher cannot reach ' + what + ' right now (503): retry in a moment.', e.details, 'error', e.message);
+      } else if (e.status >= 500) {
+        showMessage('The dispatcher failed on this request (' + e.status + '): retry, and check its log if it persists.', e.details, 'error', e.message);
+      } else {
+        showMessage((e.status ? 'Error ' + e.status + ': ' : '') + e.message, e.details);
+      }
     } else {
       showMessage('Unexpected error: ' + (e && e.message ? e.message : String(e)));
     }
@@ -160,6 +186,34 @@
     var ep = $('filter-endpoint').value.trim();
     if (ep) q.set('endpoint_id', ep);
     return q;
+  }
+
+  /** The filters of a query string in words, as the bar shows them. */
+  function describeFilters(qs) {
+    var q = new URLSearchParams(qs || '');
+    var parts = [];
+    if (q.get('status')) parts.push('status ' + q.get('status'));
+    if (q.get('endpoint_id')) parts.push('endpoint ' + q.get('endpoint_id'));
+    if (q.get('publisher_id')) parts.push('publisher ' + q.get('publisher_id'));
+    if (q.get('event_id')) parts.push('event ' + q.get('event_id'));
+    if (q.get('from')) parts.push('from ' + fmtTime(q.get('from')));
+    if (q.get('to')) parts.push('to ' + fmtTime(q.get('to')));
+    return parts.length ? 'Filters: ' + parts.join(', ') : 'Filters: none';
+  }
+  /** Shows whether the inputs differ from what the list shows (Refresh and Download CSV apply them). */
+  function updateDirty() {
+    var now = null;
+    try { now = readFilters().toString(); } catch { now = null; }
+    $('filters-dirty').hidden = state.query === null || now === state.query;
+  }
+  /** One status message (a polite live region): text and nodes. */
+  function setStatus() {
+    var box = $('status');
+    clear(box);
+    for (var i = 0; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c !== null && c !== undefined) box.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+    }
   }
 
   // ---------- list ----------
@@ -201,6 +255,8 @@
     } else {
       try { q = readFilters(); } catch (e) { reportError(e); return; }
       state.query = q.toString();
+      $('applied-filters').textContent = describeFilters(state.query);
+      updateDirty();
     }
     var seq = ++state.seq;
     q.set('limit', String(PAGE_SIZE));
@@ -225,9 +281,12 @@
     }
   }
 
+  // Download CSV, like Refresh, takes the filters as entered now, and applies them to the
+  // list as well when they changed: the file always holds what the list shows.
   async function downloadCsv() {
-    var q = state.query !== null ? state.query : null;
-    if (q === null) { try { q = readFilters().toString(); } catch (e) { reportError(e); return; } }
+    var q;
+    try { q = readFilters().toString(); } catch (e) { reportError(e); return; }
+    if (q !== state.query) loadList(false);
     var btn = $('download-csv');
     btn.disabled = true;
     try {
@@ -235,12 +294,14 @@
       var blob = await res.blob();
       var url = URL.createObjectURL(new Blob([blob], { type: 'text/csv' }));
       var now = new Date();
-      var a = el('a', { href: url, download: 'postbacks-' + now.getFullYear() + pad(now.getMonth() + 1) + pad(now.getDate()) + '-' + pad(now.getHours()) + pad(now.getMinutes()) + pad(now.getSeconds()) + '.csv' });
+      var name = 'postbacks-' + now.getFullYear() + pad(now.getMonth() + 1) + pad(now.getDate()) + '-' + pad(now.getHours()) + pad(now.getMinutes()) + pad(now.getSeconds()) + '.csv';
+      var a = el('a', { href: url, download: name });
       a.hidden = true;
       document.body.appendChild(a);
       a.click();
       a.remove();
       setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      setStatus('Downloaded ' + name + ' (' + describeFilters(q) + ')');
     } catch (e) {
       reportError(e);
     } finally {
@@ -249,7 +310,8 @@
   }
 
   // ---------- detail ----------
-  var detail = { id: null, record: null, seq: 0 };
+  // fromRow: the list row that opened the detail, by postback id; focus goes back to it on close.
+  var detail = { id: null, record: null, seq: 0, fromRow: null };
 
   function markSelected() {
     Array.prototype.forEach.call($('rows').children, function (tr) {
@@ -329,7 +391,15 @@
     $('test-endpoint').textContent = inline ? 'Test endpoint' : 'Test endpoint ' + r.endpoint_id;
   }
 
-  async function openDetail(id) {
+  function rowById(id) {
+    var found = null;
+    Array.prototype.forEach.call($('rows').children, function (tr) { if (!found && tr.dataset.id === id) found = tr; });
+    return found;
+  }
+
+  async function openDetail(id, fromRow) {
+    if (fromRow) detail.fromRow = fromRow;
+    var wasOpen = !$('detail').hidden;
     var seq = ++detail.seq;
     var switching = detail.id !== id;
     detail.id = id;
@@ -337,6 +407,7 @@
     markSelected();
     $('detail').hidden = false;
     document.body.classList.add('detail-open');
+    if (!wasOpen && fromRow) $('detail-title').focus();
     if (switching) {
       $('replay-result').hidden = true;
       $('test-result').hidden = true;
@@ -360,6 +431,9 @@
     $('detail').hidden = true;
     document.body.classList.remove('detail-open');
     markSelected();
+    var back = detail.fromRow ? rowById(detail.fromRow) : null;
+    detail.fromRow = null;
+    if (back) back.focus();
   }
 
   async function replay() {
@@ -378,7 +452,13 @@
       box.appendChild(el('span', { className: 'muted' }, ' (replay of ' + dash(res.replay_of || id) + ')'));
       box.hidden = false;
       hideMessage();
-      loadList(false);
+      var openNew = idButton(res.id);
+      openNew.id = 'status-open-replay';
+      setStatus('Replayed ', el('code', null, String(id)), ' as ', openNew, ' \u2014 list refreshed');
+      await loadList(false);
+      if (!rowById(String(res.id))) {
+        $('status').appendChild(document.createTextNode(' (the new postback is not in this list: ' + describeFilters(state.query).replace(/^Filters: /, 'filtered by ') + ')'));
+      }
     } catch (e) {
       reportError(e);
     } finally {
@@ -428,12 +508,36 @@
     ev.preventDefault();
     setKey($('key-input').value.trim());
     $('key-input').value = '';
-    $('key-panel').hidden = true;
+    closeKeyDialog();
     start();
   });
-  $('key-cancel').addEventListener('click', function () { $('key-panel').hidden = true; });
+  $('key-cancel').addEventListener('click', closeKeyDialog);
+  var keyPanel = $('key-panel');
+  keyPanel.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape') {
+      // No key yet: Escape does not leave the prompt (a keyless server takes the empty key).
+      ev.preventDefault();
+      ev.stopPropagation();
+      if (getKey() !== null) closeKeyDialog();
+      return;
+    }
+    if (ev.key !== 'Tab') return;
+    var items = Array.prototype.filter.call(keyPanel.querySelectorAll('input, button'), function (n) { return !n.disabled && !n.hidden; });
+    if (items.length === 0) return;
+    var first = items[0];
+    var last = items[items.length - 1];
+    if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+  });
+  keyPanel.addEventListener('cancel', function (ev) { if (getKey() === null) ev.preventDefault(); });
+  keyPanel.addEventListener('close', function () {
+    // A close the page did not ask for (e.g. a close request the browser would not let it cancel).
+    if (getKey() === null) askKey($('key-error').hidden ? '' : $('key-error').textContent);
+  });
   $('change-key').addEventListener('click', function () { askKey(''); });
   $('filters').addEventListener('submit', function (ev) { ev.preventDefault(); loadList(false); });
+  $('filters').addEventListener('input', updateDirty);
+  $('filters').addEventListener('change', updateDirty);
   $('clear').addEventListener('click', function () {
     ['filter-from', 'filter-to', 'filter-endpoint'].forEach(function (id) { $(id).value = ''; });
     $('filter-status').value = '';
@@ -454,15 +558,15 @@
   var rows = $('rows');
   rows.addEventListener('click', function (ev) {
     var tr = ev.target.closest('tr[data-id]');
-    if (tr) openDetail(tr.dataset.id);
+    if (tr) openDetail(tr.dataset.id, tr.dataset.id);
   });
   rows.addEventListener('keydown', function (ev) {
     if (ev.key !== 'Enter' && ev.key !== ' ') return;
     var tr = ev.target.closest('tr[data-id]');
-    if (tr) { ev.preventDefault(); openDetail(tr.dataset.id); }
+    if (tr) { ev.preventDefault(); openDetail(tr.dataset.id, tr.dataset.id); }
   });
   document.addEventListener('keydown', function (ev) {
-    if (ev.key === 'Escape' && $('key-panel').hidden && !$('detail').hidden) closeDetail();
+    if (ev.key === 'Escape' && !$('key-panel').open && !$('detail').hidden) closeDetail();
   });
 
   $('tz-note').textContent = tzNote();

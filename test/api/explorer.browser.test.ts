@@ -4,6 +4,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium } from '../../tools/find-chromium.mjs';
 import { Receiver, respond } from '../helpers/receiver.js';
+import { RedisProcess } from '../helpers/redis-process.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 /** What the page's callbacks touch in the browser (the project compiles without the DOM lib). */
@@ -11,6 +12,25 @@ interface BrowserGlobals {
   readonly sessionStorage: { getItem(key: string): string | null };
   readonly __xss?: number;
   readonly __cspViolations?: readonly string[];
+  readonly document: { readonly activeElement: BrowserElement | null; readonly documentElement: BrowserElement };
+  getComputedStyle(e: unknown): { position: string; display: string };
+}
+
+/** The few DOM element members the tests read in the page. */
+interface BrowserElement {
+  readonly id: string;
+  readonly tagName: string;
+  readonly scrollWidth: number;
+  readonly clientWidth: number;
+  getAttribute(name: string): string | null;
+  closest(selector: string): BrowserElement | null;
+  matches(selector: string): boolean;
+}
+
+/** The focused element's id and data-id, and whether it sits inside `within` (a selector). */
+function focused(within: string): { id: string; dataId: string | null; inside: boolean } {
+  const a = (globalThis as unknown as BrowserGlobals).document.activeElement;
+  return { id: a?.id ?? '', dataId: a?.getAttribute('data-id') ?? null, inside: a?.closest(within) !== null && a !== null };
 }
 
 /** Runs in the page before its own scripts: records every CSP violation the browser reports. */
@@ -118,6 +138,22 @@ describe('Postback Explorer page', () => {
     await page.locator('#key-panel').waitFor({ state: 'visible' });
     // Styles applied: the key panel is a fixed overlay only through explorer.css.
     expect(await page.locator('#key-panel').evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { position: string } }).getComputedStyle(e).position)).toBe('fixed');
+    // The key prompt is a real modal dialog, labelled, with focus kept inside it...
+    const keyDialog = page.getByRole('dialog', { name: 'API key' });
+    expect(await keyDialog.count()).toBe(1);
+    expect(await keyDialog.evaluate((e) => [(e as unknown as BrowserElement).tagName, (e as unknown as BrowserElement).matches(':modal')])).toEqual(['DIALOG', true]);
+    expect(await page.evaluate(focused, '#key-panel')).toMatchObject({ id: 'key-input', inside: true });
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      expect((await page.evaluate(focused, '#key-panel')).inside, `after ${i + 1} Tab`).toBe(true);
+    }
+    await page.keyboard.press('Shift+Tab');
+    expect((await page.evaluate(focused, '#key-panel')).inside).toBe(true);
+    // ...and Escape does not leave it without a key.
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(100);
+    expect(await keyDialog.isVisible()).toBe(true);
+    expect(await page.locator('#key-panel').evaluate((e) => (e as unknown as { open: boolean }).open)).toBe(true);
     await page.fill('#key-input', 'wrong-key');
     await page.click('#key-submit');
     await page.locator('#key-error').waitFor({ state: 'visible' });
@@ -128,6 +164,11 @@ describe('Postback Explorer page', () => {
     await expect.poll(() => rows().count()).toBe(2);
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('postback-explorer.api-key'))).toBe(KEY);
     await page.locator('#key-panel').waitFor({ state: 'hidden' });
+    // Only status messages are live regions: one polite status element, never the table.
+    expect(await page.locator('[aria-live]').evaluateAll((els) => els.map((e) => (e as unknown as BrowserElement).id))).toEqual(['status']);
+    expect(await page.locator('#status').getAttribute('role')).toBe('status');
+    expect(await page.locator('#postbacks').getAttribute('aria-live')).toBeNull();
+    expect(await page.locator('#postbacks [role=status], #postbacks [role=alert], #postbacks [aria-live]').count()).toBe(0);
 
     // The rows, newest first, with every column; hostile text shown as text.
     expect(await cell('conv-ok', 'endpoint').textContent()).toBe('ep-ok');
@@ -166,11 +207,38 @@ describe('Postback Explorer page', () => {
     const csvRows = parse<Record<string, string>>(csv, { columns: true });
     expect(csvRows).toHaveLength(1);
     expect(csvRows[0]).toMatchObject({ postback_id: badId, event_id: 'conv-bad', endpoint_id: 'ep-bad', status: 'failed', attempts: '2', http_status: '503' });
+    expect(await page.locator('#applied-filters').textContent()).toContain('status failed');
+
+    // Download CSV and Refresh both take the filters as entered now, and the page says which:
+    // a status changed but not applied is flagged, then used by the CSV and by the list alike.
+    await page.selectOption('#filter-status', 'delivered');
+    await page.locator('#filters-dirty').waitFor({ state: 'visible' });
+    const [download2] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+    const csv2 = parse<Record<string, string>>(await readFile(await download2.path(), 'utf8'), { columns: true });
+    expect(csv2.map((r) => [r.postback_id, r.status])).toEqual([[okId, 'delivered']]);
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().getAttribute('data-id')).toBe(okId);
+    expect(await page.locator('#applied-filters').textContent()).toContain('status delivered');
+    await page.locator('#filters-dirty').waitFor({ state: 'hidden' });
+    expect(await page.locator('#status').textContent()).toMatch(/^Downloaded postbacks-.*\.csv \(Filters: status delivered, from /);
+    await page.selectOption('#filter-status', 'failed');
+    await page.click('#refresh');
+    await expect.poll(() => rows().first().getAttribute('data-id')).toBe(badId);
+    expect(await page.locator('#applied-filters').textContent()).toContain('status failed');
 
     // Detail of the failed postback: both attempts and the exact request.
     await page.selectOption('#filter-status', '');
     await apply();
     await expect.poll(() => rows().count()).toBe(2);
+    // Keyboard: Enter on a row opens its detail (focus moves into it); Escape closes it and
+    // gives focus back to that row.
+    await row('conv-bad').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#detail').waitFor({ state: 'visible' });
+    expect(await page.evaluate(focused, '#detail')).toMatchObject({ inside: true });
+    await page.keyboard.press('Escape');
+    await page.locator('#detail').waitFor({ state: 'hidden' });
+    expect(await page.evaluate(focused, '#rows')).toMatchObject({ dataId: badId, inside: true });
     await cell('conv-bad', 'event').click();
     await page.locator('#detail').waitFor({ state: 'visible' });
     await expect.poll(() => page.locator('[data-testid=attempt-row]').count()).toBe(2);
@@ -217,6 +285,27 @@ describe('Postback Explorer page', () => {
     await page.locator('#message').waitFor({ state: 'visible' });
     expect(await page.locator('#message-text').textContent()).toMatch(/^Error 404: .*ep-ok/);
 
+    // Replay under a status filter: the new postback may not match it, yet the page says what
+    // happened (a status message with the new id, which opens it) and the list is reloaded.
+    await page.click('#message-close');
+    await page.selectOption('#filter-status', 'failed');
+    await apply();
+    await expect.poll(() => rows().count()).toBe(1);
+    await cell('conv-bad', 'event').click();
+    await expect.poll(() => page.locator('#detail-id').textContent()).toBe(badId);
+    await expect.poll(() => page.locator('[data-testid=attempt-row]').count()).toBe(2);
+    const [listReload] = await Promise.all([
+      page.waitForRequest((r) => r.url().includes('/v1/postbacks?') && r.url().includes('status=failed')),
+      page.click('#replay'),
+    ]);
+    expect(listReload.method()).toBe('GET');
+    await page.locator('#status-open-replay').waitFor({ state: 'visible' });
+    const replayOfBad = (await page.locator('#status-open-replay').textContent())!;
+    expect(replayOfBad).not.toBe(badId);
+    expect(await page.locator('#status').textContent()).toContain(`Replayed ${badId} as ${replayOfBad}`);
+    await page.click('#status-open-replay');
+    await expect.poll(() => page.locator('#detail-id').textContent()).toBe(replayOfBad);
+
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__xss)).toBeUndefined();
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__cspViolations)).toEqual([]);
     expect(pageErrors).toEqual([]);
@@ -243,7 +332,32 @@ describe('Postback Explorer page', () => {
       const list = p.locator('[data-testid=row]');
       await expect.poll(() => list.count()).toBe(100);
       expect(await p.locator('#key-panel').isVisible()).toBe(false);
+      // A keyless server took the empty key: the prompt, opened again, may be left with Escape.
+      await p.click('#change-key');
+      await p.locator('#key-panel').waitFor({ state: 'visible' });
+      await p.keyboard.press('Escape');
+      await p.locator('#key-panel').waitFor({ state: 'hidden' });
+      expect(await p.evaluate(focused, 'header')).toMatchObject({ id: 'change-key', inside: true });
       expect(await list.first().locator('[data-col=status]').textContent()).toBe('queued');
+      // 390 px wide (a phone): Status and HTTP stay on screen, nothing is cut off sideways.
+      await p.setViewportSize({ width: 390, height: 800 });
+      const first = list.first();
+      for (const col of ['time', 'event', 'status', 'http']) {
+        const box = await first.locator(`[data-col=${col}]`).boundingBox();
+        expect(box, col).not.toBeNull();
+        expect(box!.x, col).toBeGreaterThanOrEqual(0);
+        expect(box!.x + box!.width, col).toBeLessThanOrEqual(390);
+      }
+      expect(await first.locator('[data-col=status]').textContent()).toBe('queued');
+      expect(await first.locator('[data-col=http]').textContent()).toBe('\u2014');
+      const widths = await p.evaluate(() => {
+        const d = (globalThis as unknown as BrowserGlobals).document as unknown as { documentElement: BrowserElement; querySelector(s: string): BrowserElement };
+        const wrap = d.querySelector('.table-wrap');
+        return { page: d.documentElement.scrollWidth, wrap: wrap.scrollWidth, wrapClient: wrap.clientWidth };
+      });
+      expect(widths.page).toBeLessThanOrEqual(390);
+      expect(widths.wrap).toBeLessThanOrEqual(widths.wrapClient);
+      await p.setViewportSize({ width: 1360, height: 820 });
       await p.click('#load-more');
       await expect.poll(() => list.count()).toBe(101);
       await p.locator('#load-more').waitFor({ state: 'hidden' });
@@ -260,6 +374,40 @@ describe('Postback Explorer page', () => {
     } finally {
       await ctx.close();
       await open.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('says what a 503 means when the dispatcher cannot reach Redis, and recovers once it is back', async () => {
+    // A Redis of this test's own, really stopped and started again (not a simulated answer).
+    const redis = new RedisProcess();
+    await redis.start();
+    const own = await startStack({ REDIS_URL: redis.url }, { worker: false });
+    const ctx = await browser.newContext({ timezoneId: 'UTC' });
+    const ready = async () => (await fetch(`${own.base}/readyz`)).status;
+    try {
+      const p = await ctx.newPage();
+      p.setDefaultTimeout(10_000);
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      await p.goto(`${own.base}/`);
+      await p.locator('#key-panel').waitFor({ state: 'visible' });
+      await p.click('#key-submit');
+      await p.locator('#empty').waitFor({ state: 'visible' });
+      const restarting = redis.restart(3000);
+      await expect.poll(ready, { timeout: 5000 }).toBe(503);
+      await p.click('#refresh');
+      await p.locator('#message').waitFor({ state: 'visible' });
+      expect(await p.locator('#message-text').textContent()).toBe('The dispatcher cannot reach Redis right now (503): retry in a moment.');
+      expect(await p.locator('#message-server').textContent()).toMatch(/^Server said: Redis unavailable: /);
+      await restarting;
+      await expect.poll(ready, { timeout: 10_000 }).toBe(200);
+      await p.click('#refresh');
+      await p.locator('#message').waitFor({ state: 'hidden' });
+      await p.locator('#empty').waitFor({ state: 'visible' });
+    } finally {
+      await ctx.close();
+      await own.close();
+      await redis.stop();
     }
     expect(pageErrors).toEqual([]);
   });
