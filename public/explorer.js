@@ -44,6 +44,47 @@
     var cls = /^(queued|retrying|delivered|failed)$/.test(s) ? s : 'queued';
     return el('span', { className: 'badge ' + cls, 'data-testid': 'status-badge' }, s);
   }
+  // Payouts with 2 to 4 decimals (0.5 -> 0.50, 0.12345 -> 0.1235); history keeps no currency.
+  var PAYOUT_FORMAT = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 });
+  function fmtPayout(v) {
+    if (v === null || v === undefined || v === '') return '\u2014';
+    var n = Number(v);
+    return isFinite(n) ? PAYOUT_FORMAT.format(n) : String(v);
+  }
+  function fmtSeconds(ms) {
+    var s = Math.round(Number(ms) / 100) / 10;
+    return (s >= 10 ? String(Math.round(s)) : String(s)) + ' s';
+  }
+  // An attempt's error class in words; the class itself is shown beside it as a code.
+  var ERROR_TEXT = {
+    http_status: function (a) { return 'HTTP ' + a.status_code + ' from receiver'; },
+    timeout: function (a) { return 'timed out after ' + fmtSeconds(a.duration_ms); },
+    circuit_open: function () { return 'circuit open: not sent'; },
+    disabled: function () { return 'endpoint disabled: not sent'; },
+    refused: function () { return 'connection refused'; },
+    reset: function () { return 'connection reset'; },
+    dns: function () { return 'DNS lookup failed'; },
+    tls: function () { return 'TLS handshake failed'; },
+    blocked: function () { return 'blocked: target address not allowed'; },
+    redirect: function (a) { return 'HTTP ' + a.status_code + ' redirect (not followed)'; },
+    body_mismatch: function (a) { return 'HTTP ' + a.status_code + ' without the expected body text'; },
+    config: function () { return 'endpoint configuration error'; },
+    other: function () { return 'request failed'; },
+  };
+  function errorText(a) {
+    var f = Object.prototype.hasOwnProperty.call(ERROR_TEXT, a.error) ? ERROR_TEXT[a.error] : null;
+    return f ? f(a) : 'failed';
+  }
+  /** A request body as text: JSON pretty-printed, anything else as it is. */
+  function prettyBody(body) {
+    if (body === null || body === undefined) return '';
+    if (typeof body !== 'string') return JSON.stringify(body, null, 2);
+    var t = body.trim();
+    if (t.charAt(0) === '{' || t.charAt(0) === '[') {
+      try { return JSON.stringify(JSON.parse(t), null, 2); } catch { /* not JSON: as sent */ }
+    }
+    return body;
+  }
   function tzNote() {
     var off = -new Date().getTimezoneOffset();
     var sign = off >= 0 ? '+' : '-';
@@ -226,8 +267,9 @@
     tr.appendChild(el('td', { 'data-col': 'time', title: dash(item.created_at) }, fmtTime(item.created_at)));
     tr.appendChild(ev);
     tr.appendChild(el('td', { 'data-col': 'endpoint', title: dash(item.endpoint_id) }, dash(item.endpoint_id)));
+    tr.appendChild(el('td', { 'data-col': 'advertiser', title: dash(item.advertiser_name) }, dash(item.advertiser_name)));
     tr.appendChild(el('td', { 'data-col': 'offer', title: dash(item.offer_id) }, dash(item.offer_id)));
-    tr.appendChild(el('td', { 'data-col': 'payout', className: 'num' }, dash(item.payout)));
+    tr.appendChild(el('td', { 'data-col': 'payout', className: 'num', title: dash(item.payout) }, fmtPayout(item.payout)));
     tr.appendChild(el('td', { 'data-col': 'status' }, badge(item.status)));
     tr.appendChild(el('td', { 'data-col': 'attempts', className: 'num' }, dash(item.attempts)));
     tr.appendChild(el('td', { 'data-col': 'http', className: 'num' }, dash(item.http_status)));
@@ -342,7 +384,7 @@
     if (r.publisher_id !== undefined) field('publisher_id', dash(r.publisher_id));
     field('status', dash(r.status));
     if (r.offer_id !== undefined) field('offer_id', dash(r.offer_id));
-    if (r.payout !== undefined) field('payout', dash(r.payout));
+    if (r.payout !== undefined) field('payout', fmtPayout(r.payout));
     field('created_at', el('span', { title: dash(r.created_at) }, fmtTime(r.created_at) + '  (' + dash(r.created_at) + ')'));
     field('finished_at', el('span', { title: dash(r.finished_at) }, r.finished_at ? fmtTime(r.finished_at) + '  (' + r.finished_at + ')' : '\u2014'));
     if (r.next_attempt_at) field('next_attempt_at', fmtTime(r.next_attempt_at) + '  (' + r.next_attempt_at + ')');
@@ -360,7 +402,7 @@
       hs.appendChild(el('span', { className: 'hname' }, name + ':'));
       hs.appendChild(document.createTextNode(' ' + headers[name]));
     });
-    var body = req.body === null || req.body === undefined ? '' : typeof req.body === 'string' ? req.body : JSON.stringify(req.body, null, 2);
+    var body = prettyBody(req.body);
     $('detail-request-body').textContent = body ? '\n\n' + body : '';
 
     var attempts = Array.isArray(r.attempts) ? r.attempts : [];
@@ -369,8 +411,12 @@
     clear(tbody);
     attempts.forEach(function (a) {
       var result = el('td', { 'data-col': 'result' });
-      if (a.error) result.appendChild(el('span', { className: 'err' }, String(a.error)));
-      else result.appendChild(el('span', { className: 'badge ok' }, 'ok'));
+      if (a.error) {
+        result.appendChild(el('span', { className: 'err', 'data-testid': 'attempt-error' }, errorText(a)));
+        result.appendChild(document.createTextNode(' '));
+        result.appendChild(el('code', { className: 'errcode', title: 'error class' }, String(a.error)));
+        if (a.phase) result.appendChild(el('div', { className: 'muted phase', 'data-col': 'phase', title: 'where it failed' }, 'in ' + a.phase));
+      } else result.appendChild(el('span', { className: 'badge ok' }, 'ok'));
       if (a.location) result.appendChild(el('div', { className: 'muted' }, 'Location: ' + a.location));
       if (a.retry_after_ms !== undefined && a.retry_after_ms !== null) result.appendChild(el('div', { className: 'muted' }, 'Retry-After: ' + a.retry_after_ms + ' ms'));
       tbody.appendChild(el('tr', { 'data-testid': 'attempt-row' },
@@ -379,7 +425,6 @@
         el('td', { className: 'num', 'data-col': 'duration' }, a.duration_ms === undefined || a.duration_ms === null ? '\u2014' : a.duration_ms + ' ms'),
         el('td', { className: 'num', 'data-col': 'status_code' }, dash(a.status_code)),
         result,
-        el('td', { 'data-col': 'phase' }, dash(a.phase)),
         el('td', { 'data-col': 'excerpt' }, a.response_excerpt ? el('pre', null, String(a.response_excerpt)) : '\u2014')
       ));
     });

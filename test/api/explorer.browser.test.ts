@@ -173,7 +173,7 @@ describe('Postback Explorer page', () => {
     // The rows, newest first, with every column; hostile text shown as text.
     expect(await cell('conv-ok', 'endpoint').textContent()).toBe('ep-ok');
     expect(await cell('conv-ok', 'offer').textContent()).toBe(HOSTILE_OFFER);
-    expect(await cell('conv-ok', 'payout').textContent()).toBe('0.5');
+    expect(await cell('conv-ok', 'payout').textContent()).toBe('0.50');
     expect(await cell('conv-ok', 'status').textContent()).toBe('delivered');
     expect(await cell('conv-ok', 'attempts').textContent()).toBe('1');
     expect(await cell('conv-ok', 'http').textContent()).toBe('200');
@@ -243,7 +243,9 @@ describe('Postback Explorer page', () => {
     await page.locator('#detail').waitFor({ state: 'visible' });
     await expect.poll(() => page.locator('[data-testid=attempt-row]').count()).toBe(2);
     expect(await page.locator('[data-testid=attempt-row] [data-col=status_code]').allTextContents()).toEqual(['503', '503']);
-    expect(await page.locator('[data-testid=attempt-row] [data-col=result]').allTextContents()).toEqual(['http_status', 'http_status']);
+    expect(await page.locator('[data-testid=attempt-row] [data-testid=attempt-error]').allTextContents()).toEqual(['HTTP 503 from receiver', 'HTTP 503 from receiver']);
+    expect(await page.locator('[data-testid=attempt-row] [data-col=phase]').allTextContents()).toEqual(['in status', 'in status']);
+    expect(await page.locator('[data-testid=attempt-row] [data-col=result] code').allTextContents()).toEqual(['http_status', 'http_status']);
     expect(await page.locator('#detail-request-method').textContent()).toBe('GET');
     expect(await page.locator('#detail-request-url').textContent()).toBe(`${receiver.base}/bad?e=conv-bad`);
 
@@ -408,6 +410,82 @@ describe('Postback Explorer page', () => {
       await ctx.close();
       await own.close();
       await redis.stop();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('reads well: advertiser, payout with decimals, errors in words with their class, POST bodies pretty-printed, whole words in responses', async () => {
+    const recv = new Receiver();
+    await recv.start();
+    const LONG = 'Internal Server Error: the database behind this receiver is unavailable right now';
+    recv.responder = (r, _i, res) => (r.url.startsWith('/slow') ? 'hang' : r.url.startsWith('/err') ? respond(500, LONG)(res) : respond(200, 'OK')(res));
+    const own = await startStack({ RETRY_SCHEDULE: '0' });
+    const ctx = await browser.newContext({ timezoneId: 'UTC', viewport: { width: 1440, height: 900 } });
+    try {
+      await own.runtime.registry.upsert([
+        { id: 'ep-post', method: 'POST', url: `${recv.base}/post` },
+        { id: 'ep-err', url: `${recv.base}/err?e={event_id}` },
+        { id: 'ep-slow', url: `${recv.base}/slow?e={event_id}`, timeout_ms: 1000 },
+      ]);
+      const fired = await own.post('/v1/events', {
+        events: [
+          { id: 'r-post', type: 'conversion', endpoint_id: 'ep-post', advertiser_name: 'Acme Ads', payout: 0.12345, offer_id: '42' },
+          { id: 'r-err', type: 'conversion', endpoint_id: 'ep-err', payout: 2 },
+          { id: 'r-slow', type: 'conversion', endpoint_id: 'ep-slow', payout: 1.5 },
+        ],
+      });
+      expect(fired.status).toBe(202);
+      await Promise.all(fired.json.events.map((e: { postbacks: string[] }) => own.waitFinal(e.postbacks[0]!)));
+      const p = await ctx.newPage();
+      p.setDefaultTimeout(10_000);
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      await p.addInitScript(watchCsp);
+      await p.goto(`${own.base}/`);
+      await p.click('#key-submit');
+      const list = p.locator('[data-testid=row]');
+      await expect.poll(() => list.count()).toBe(3);
+      const at = (ev: string, col: string) => list.filter({ has: p.locator('[data-col=event]', { hasText: ev }) }).locator(`[data-col=${col}]`);
+      expect(await at('r-post', 'advertiser').textContent()).toBe('Acme Ads');
+      expect(await at('r-err', 'advertiser').textContent()).toBe('\u2014');
+      expect(await at('r-post', 'payout').textContent()).toBe('0.1235');
+      expect(await at('r-err', 'payout').textContent()).toBe('2.00');
+      expect(await at('r-slow', 'payout').textContent()).toBe('1.50');
+
+      // A POST body is shown pretty-printed (one field a line), as the JSON that was sent.
+      await at('r-post', 'event').click();
+      await expect.poll(() => p.locator('#detail-request-method').textContent()).toBe('POST');
+      const body = (await p.locator('#detail-request-body').textContent())!.trim();
+      expect(body.split('\n').length).toBeGreaterThan(3);
+      expect(body).toContain('\n  "advertiser_name": "Acme Ads"');
+      expect(JSON.parse(body)).toMatchObject({ advertiser_name: 'Acme Ads', offer_id: '42' });
+
+      // Errors in words, the class beside them as a code.
+      await at('r-err', 'event').click();
+      await expect.poll(() => p.locator('[data-testid=attempt-error]').textContent()).toBe('HTTP 500 from receiver');
+      expect(await p.locator('[data-testid=attempt-row] [data-col=result] code').textContent()).toBe('http_status');
+      // The response excerpt keeps whole words: every line of it ends at a word of LONG.
+      const excerpt = p.locator('[data-testid=attempt-row] [data-col=excerpt] pre');
+      expect(await excerpt.textContent()).toBe(LONG);
+      const lines = await excerpt.evaluate((pre) => {
+        const d = (globalThis as unknown as { document: { createRange(): { selectNodeContents(n: unknown): void; getClientRects(): ArrayLike<{ top: number }> } } }).document;
+        const range = d.createRange();
+        range.selectNodeContents((pre as unknown as { firstChild: unknown }).firstChild);
+        return new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top))).size;
+      });
+      expect(lines).toBeLessThanOrEqual(4);
+      // ...and is not cut off: it ends inside the detail.
+      const box = (await excerpt.boundingBox())!;
+      const wrapBox = (await p.locator('#attempts').locator('xpath=..').boundingBox())!;
+      expect(box.width).toBeGreaterThan(150);
+      expect(box.x + box.width).toBeLessThanOrEqual(wrapBox.x + wrapBox.width);
+      await at('r-slow', 'event').click();
+      await expect.poll(() => p.locator('[data-testid=attempt-error]').textContent()).toBe('timed out after 1 s');
+      expect(await p.locator('[data-testid=attempt-row] [data-col=result] code').textContent()).toBe('timeout');
+      expect(await p.evaluate(() => (globalThis as unknown as BrowserGlobals).__cspViolations)).toEqual([]);
+    } finally {
+      await ctx.close();
+      await own.close();
+      await recv.stop();
     }
     expect(pageErrors).toEqual([]);
   });
