@@ -224,9 +224,48 @@
     if (from) q.set('from', from);
     if (to) q.set('to', to);
     if ($('filter-status').value) q.set('status', $('filter-status').value);
-    var ep = $('filter-endpoint').value.trim();
-    if (ep) q.set('endpoint_id', ep);
+    if ($('filter-endpoint').value) q.set('endpoint_id', $('filter-endpoint').value);
+    if ($('filter-publisher').value) q.set('publisher_id', $('filter-publisher').value);
+    var ev = $('filter-event').value.trim();
+    if (ev) q.set('event_id', ev);
     return q;
+  }
+  /** datetime-local value (local time, seconds) of a Date. */
+  function toLocalInput(d) {
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+  /** The date range shortcuts: from the start of the range to now (to left open). */
+  function setRange(name) {
+    var now = new Date();
+    var from = name === '24h' ? new Date(now.getTime() - 86400000)
+      : name === '7d' ? new Date(now.getTime() - 7 * 86400000)
+      : new Date(now.getFullYear(), now.getMonth(), 1);
+    $('filter-from').value = toLocalInput(from);
+    $('filter-to').value = '';
+  }
+  /** Fills a picker with values, keeping "any" and the current choice. */
+  function fillPicker(select, values) {
+    var current = select.value;
+    while (select.options.length > 1) select.remove(1);
+    values.forEach(function (v) { select.appendChild(el('option', { value: v }, v)); });
+    if (current && values.indexOf(current) < 0) select.appendChild(el('option', { value: current }, current));
+    select.value = current;
+  }
+  var endpointsCache = [];
+  /** Endpoint and publisher pickers from GET /v1/endpoints (a publisher key sees its own). */
+  async function loadPickers() {
+    try {
+      var res = await apiJson('v1/endpoints');
+      endpointsCache = Array.isArray(res.endpoints) ? res.endpoints : [];
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) reportError(e);
+      return;
+    }
+    var ids = endpointsCache.map(function (ep) { return String(ep.id); }).sort();
+    var pubs = {};
+    endpointsCache.forEach(function (ep) { if (ep.publisher_id !== null && ep.publisher_id !== undefined) pubs[String(ep.publisher_id)] = true; });
+    fillPicker($('filter-endpoint'), ids);
+    fillPicker($('filter-publisher'), Object.keys(pubs).sort());
   }
 
   /** The filters of a query string in words, as the bar shows them. */
@@ -258,7 +297,8 @@
   }
 
   // ---------- list ----------
-  var state = { query: null, cursor: null, count: 0, seq: 0, selected: null };
+  // pages: the cursor each visited page starts at (null for the first); next: the next page's.
+  var state = { query: null, pages: [null], page: 0, next: null, count: 0, seq: 0, selected: null, total: null, totalSeq: 0 };
 
   function rowFor(item) {
     var tr = el('tr', { tabindex: '0', 'data-testid': 'row', dataset: { id: String(item.id) } });
@@ -278,42 +318,79 @@
   }
 
   function setBusy(busy) {
-    ['apply', 'refresh', 'load-more', 'download-csv'].forEach(function (id) { $(id).disabled = busy; });
+    ['apply', 'refresh', 'download-csv'].forEach(function (id) { $(id).disabled = busy; });
+    $('prev-page').disabled = busy || state.page === 0;
+    $('next-page').disabled = busy || !state.next;
     $('postbacks').setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
   function updateSummary() {
-    $('summary').textContent = state.count === 0 ? 'No postbacks' :
-      'Showing ' + state.count + ' postback' + (state.count === 1 ? '' : 's') + (state.cursor ? ' (more available)' : '');
+    var first = state.page * PAGE_SIZE + 1;
+    var last = state.page * PAGE_SIZE + state.count;
+    var total = state.total;
+    var of = total === null ? '' : ' of ' + (total.truncated ? 'at least ' : '') + total.n;
+    $('summary').textContent = state.count === 0 ? (state.page === 0 ? 'No postbacks' : 'No more postbacks') :
+      'Showing ' + first + '\u2013' + last + of + (total === null && state.next ? ' (more on the next page)' : '');
     $('empty').hidden = state.count !== 0;
-    $('load-more').hidden = !state.cursor;
+    $('page-info').textContent = state.page === 0 && !state.next ? '' : 'Page ' + (state.page + 1);
+    $('prev-page').disabled = state.page === 0;
+    $('next-page').disabled = !state.next;
   }
 
-  async function loadList(append) {
+  // The total for the list's filters from GET /v1/stats, when cheap: only with a From date
+  // (stats reads the rows of its range; without one it would read all history).
+  async function loadTotal(query) {
+    var seq = ++state.totalSeq;
+    state.total = null;
+    var q = new URLSearchParams(query);
+    if (!q.get('from')) return;
+    var status = q.get('status');
+    q.delete('status');
+    if (!q.get('to')) q.set('to', new Date().toISOString());
+    try {
+      var st = await apiJson('v1/stats?' + q.toString());
+      if (seq !== state.totalSeq) return;
+      var t = st.totals || {};
+      state.total = { n: status ? (t[status] || 0) : (t.total || 0), truncated: !!st.truncated };
+      if (state.query === query) updateSummary();
+    } catch { /* no total: the list still works */ }
+  }
+
+  /** Loads page 1 with the filters as entered (move undefined), or the next (1) / previous (-1) page of the applied ones. */
+  async function loadList(move) {
     var q;
-    if (append) {
+    var target = 0;
+    var cursor = null;
+    if (move) {
+      target = state.page + move;
+      if (target < 0 || (move > 0 && !state.next)) return;
+      cursor = move > 0 ? state.next : state.pages[target];
       q = new URLSearchParams(state.query);
-      q.set('cursor', state.cursor);
+      if (cursor) q.set('cursor', cursor);
     } else {
       try { q = readFilters(); } catch (e) { reportError(e); return; }
       state.query = q.toString();
       $('applied-filters').textContent = describeFilters(state.query);
       updateDirty();
+      loadTotal(state.query);
     }
     var seq = ++state.seq;
     q.set('limit', String(PAGE_SIZE));
     setBusy(true);
-    if (!append) $('summary').textContent = 'Loading\u2026';
+    $('summary').textContent = 'Loading\u2026';
     try {
       var page = await apiJson('v1/postbacks?' + q.toString());
       if (seq !== state.seq) return; // a newer request superseded this one
       var tbody = $('rows');
-      if (!append) { clear(tbody); state.count = 0; }
+      clear(tbody);
       var frag = document.createDocumentFragment();
       (page.items || []).forEach(function (item) { frag.appendChild(rowFor(item)); });
       tbody.appendChild(frag);
-      state.count += (page.items || []).length;
-      state.cursor = page.next_cursor || null;
+      state.page = target;
+      state.pages.length = target + 1;
+      state.pages[target] = cursor;
+      state.count = (page.items || []).length;
+      state.next = page.next_cursor || null;
       hideMessage();
     } catch (e) {
       if (seq !== state.seq) return;
@@ -328,7 +405,7 @@
   async function downloadCsv() {
     var q;
     try { q = readFilters().toString(); } catch (e) { reportError(e); return; }
-    if (q !== state.query) loadList(false);
+    if (q !== state.query) loadList();
     var btn = $('download-csv');
     btn.disabled = true;
     try {
@@ -500,7 +577,7 @@
       var openNew = idButton(res.id);
       openNew.id = 'status-open-replay';
       setStatus('Replayed ', el('code', null, String(id)), ' as ', openNew, ' \u2014 list refreshed');
-      await loadList(false);
+      await loadList();
       if (!rowById(String(res.id))) {
         $('status').appendChild(document.createTextNode(' (the new postback is not in this list: ' + describeFilters(state.query).replace(/^Filters: /, 'filtered by ') + ')'));
       }
@@ -546,7 +623,8 @@
   // ---------- wiring ----------
   function start() {
     if (detail.id) openDetail(detail.id);
-    loadList(false);
+    loadList();
+    loadPickers();
   }
 
   $('key-form').addEventListener('submit', function (ev) {
@@ -580,19 +658,22 @@
     if (getKey() === null) askKey($('key-error').hidden ? '' : $('key-error').textContent);
   });
   $('change-key').addEventListener('click', function () { askKey(''); });
-  $('filters').addEventListener('submit', function (ev) { ev.preventDefault(); loadList(false); });
+  $('filters').addEventListener('submit', function (ev) { ev.preventDefault(); loadList(); });
   $('filters').addEventListener('input', updateDirty);
   $('filters').addEventListener('change', updateDirty);
   $('clear').addEventListener('click', function () {
-    ['filter-from', 'filter-to', 'filter-endpoint'].forEach(function (id) { $(id).value = ''; });
-    $('filter-status').value = '';
-    loadList(false);
+    ['filter-from', 'filter-to', 'filter-endpoint', 'filter-publisher', 'filter-event', 'filter-status'].forEach(function (id) { $(id).value = ''; });
+    loadList();
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('[data-range]'), function (b) {
+    b.addEventListener('click', function () { setRange(b.dataset.range); loadList(); });
   });
   $('refresh').addEventListener('click', function () {
-    loadList(false);
+    loadList();
     if (detail.id) openDetail(detail.id);
   });
-  $('load-more').addEventListener('click', function () { if (state.cursor) loadList(true); });
+  $('next-page').addEventListener('click', function () { loadList(1); });
+  $('prev-page').addEventListener('click', function () { loadList(-1); });
   $('download-csv').addEventListener('click', downloadCsv);
   $('message-close').addEventListener('click', hideMessage);
   $('detail-close').addEventListener('click', closeDetail);
