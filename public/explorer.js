@@ -620,11 +620,150 @@
     }
   }
 
+  // ---------- views: Postbacks, Overview, Endpoints ----------
+  var view = 'postbacks';
+  function showView(name) {
+    view = name;
+    ['postbacks', 'overview', 'endpoints'].forEach(function (v) { $('view-' + v).hidden = v !== name; });
+    Array.prototype.forEach.call(document.querySelectorAll('[data-view]'), function (b) {
+      if (b.dataset.view === name) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+    });
+    if (name !== 'postbacks' && !$('detail').hidden) closeDetail();
+    if (name === 'overview') loadOverview();
+    if (name === 'endpoints') loadEndpoints();
+  }
+
+  // ---------- overview: GET /v1/stats ----------
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var RANGE_MS = { '24h': 86400000, '7d': 7 * 86400000, '30d': 30 * 86400000 };
+  var overviewSeq = 0;
+  function svg(tag, attrs) {
+    var node = document.createElementNS(SVG_NS, tag);
+    for (var k in attrs) node.setAttribute(k, String(attrs[k]));
+    return node;
+  }
+  function pct(rate) { return rate === null || rate === undefined ? '\u2014' : (Math.round(rate * 1000) / 10) + '%'; }
+  function card(name, value, testid, cls) {
+    return el('div', { className: 'card-stat ' + (cls || ''), 'data-testid': testid }, el('div', { className: 'n' }, String(value)), el('div', { className: 'label' }, name));
+  }
+  async function loadOverview() {
+    var seq = ++overviewSeq;
+    var to = Date.now();
+    var from = to - RANGE_MS[$('overview-range').value];
+    try {
+      var st = await apiJson('v1/stats?from=' + encodeURIComponent(new Date(from).toISOString()) + '&to=' + encodeURIComponent(new Date(to).toISOString()));
+      if (seq !== overviewSeq) return;
+      renderOverview(st);
+      hideMessage();
+    } catch (e) {
+      if (seq === overviewSeq) reportError(e);
+    }
+  }
+  function renderOverview(st) {
+    var t = st.totals || {};
+    var cards = $('overview-cards');
+    clear(cards);
+    cards.appendChild(card('delivered', t.delivered || 0, 'total-delivered', 'delivered'));
+    cards.appendChild(card('failed', t.failed || 0, 'total-failed', 'failed'));
+    cards.appendChild(card('retrying', t.retrying || 0, 'total-retrying', 'retrying'));
+    cards.appendChild(card('queued', t.queued || 0, 'total-queued', 'queued'));
+    cards.appendChild(card('success rate', pct(t.success_rate), 'success-rate', ''));
+    if (st.truncated) cards.appendChild(el('p', { className: 'muted' }, 'Counted the newest ' + st.scanned + ' postbacks only: narrow the range for exact numbers.'));
+
+    // The chart: per bucket, a bar for the postbacks created and, over it, one for those that failed.
+    var chart = $('overview-chart');
+    Array.prototype.slice.call(chart.querySelectorAll('g, line')).forEach(function (n) { n.remove(); });
+    var series = Array.isArray(st.series) ? st.series : [];
+    var W = 720, H = 180, top = 10;
+    var vol = series.map(function (p) { return (p.delivered || 0) + (p.failed || 0) + (p.retrying || 0) + (p.queued || 0); });
+    var max = Math.max.apply(null, [1].concat(vol));
+    var bw = series.length ? W / series.length : W;
+    chart.appendChild(svg('line', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, class: 'axis' }));
+    var totalFailed = 0;
+    series.forEach(function (p, i) {
+      var g = svg('g', { class: 'bucket' });
+      var hv = (vol[i] / max) * (H - top);
+      var hf = ((p.failed || 0) / max) * (H - top);
+      totalFailed += p.failed || 0;
+      var label = fmtTime(p.t) + ': ' + vol[i] + ' postback' + (vol[i] === 1 ? '' : 's') + ', ' + (p.failed || 0) + ' failed';
+      var tip = svg('title', {});
+      tip.textContent = label;
+      g.appendChild(tip);
+      g.appendChild(svg('rect', { class: 'vol', x: i * bw + 0.5, y: H - hv, width: Math.max(bw - 1, 0.5), height: hv, 'data-count': vol[i] }));
+      g.appendChild(svg('rect', { class: 'fail', x: i * bw + 0.5, y: H - hf, width: Math.max(bw - 1, 0.5), height: hf, 'data-count': p.failed || 0 }));
+      chart.appendChild(g);
+    });
+    $('overview-chart-title').textContent = 'Postbacks and failures per ' + dash(st.bucket) + ' bucket: ' +
+      vol.reduce(function (a, b) { return a + b; }, 0) + ' created, ' + totalFailed + ' failed, peak ' + (max === 1 && vol.every(function (v) { return v === 0; }) ? 0 : max) + ' per bucket';
+    $('overview-bucket').textContent = '(one bar per ' + dash(st.bucket) + ')';
+
+    var ul = $('overview-errors');
+    clear(ul);
+    (st.errors || []).slice(0, 8).forEach(function (e) {
+      ul.appendChild(el('li', null, el('code', null, String(e.error)), ' \u00d7 ' + e.count));
+    });
+    if (!ul.firstChild) ul.appendChild(el('li', { className: 'muted' }, 'No errors in this range.'));
+  }
+
+  // ---------- endpoints: GET /v1/endpoints with health, enable / disable ----------
+  var endpointsSeq = 0;
+  function healthBadge(state) {
+    var s = String(state || 'healthy');
+    var cls = s === 'healthy' ? 'ok' : s === 'degraded' ? 'retrying' : s === 'open' ? 'bad' : 'queued';
+    return el('span', { className: 'badge ' + cls, 'data-testid': 'health-state' }, s);
+  }
+  function endpointRow(ep) {
+    var h = ep.health || {};
+    var disabled = h.state === 'disabled' || ep.enabled === false;
+    var btn = el('button', { type: 'button', 'data-testid': 'endpoint-toggle' }, disabled ? 'Enable' : 'Disable');
+    btn.setAttribute('aria-label', (disabled ? 'Enable ' : 'Disable ') + ep.id);
+    btn.addEventListener('click', function () { toggleEndpoint(ep.id, disabled, btn); });
+    var lastErr = h.last_error ? el('span', null, el('code', null, String(h.last_error)), h.last_error_at ? el('span', { className: 'muted' }, ' ' + fmtTime(h.last_error_at)) : null) : '\u2014';
+    return el('tr', { 'data-testid': 'endpoint-row', dataset: { id: String(ep.id) } },
+      el('td', { 'data-col': 'id' }, el('code', null, String(ep.id))),
+      el('td', { 'data-col': 'publisher' }, dash(ep.publisher_id)),
+      el('td', { 'data-col': 'state', title: h.disabled_reason ? 'disabled: ' + h.disabled_reason : '' }, healthBadge(disabled ? 'disabled' : h.state)),
+      el('td', { 'data-col': 'success', className: 'num', title: dash(h.attempts_5m) + ' attempts in 5 min' }, pct(h.success_rate_5m)),
+      el('td', { 'data-col': 'p99', className: 'num' }, h.latency_p99_ms === null || h.latency_p99_ms === undefined ? '\u2014' : h.latency_p99_ms + ' ms'),
+      el('td', { 'data-col': 'last-error' }, lastErr),
+      el('td', { 'data-col': 'action' }, btn));
+  }
+  async function loadEndpoints() {
+    var seq = ++endpointsSeq;
+    try {
+      var res = await apiJson('v1/endpoints');
+      if (seq !== endpointsSeq) return;
+      var list = Array.isArray(res.endpoints) ? res.endpoints : [];
+      var tbody = $('endpoint-rows');
+      clear(tbody);
+      list.forEach(function (ep) { tbody.appendChild(endpointRow(ep)); });
+      $('endpoints-empty').hidden = list.length !== 0;
+      hideMessage();
+    } catch (e) {
+      if (seq === endpointsSeq) reportError(e);
+    }
+  }
+  async function toggleEndpoint(id, enable, btn) {
+    btn.disabled = true;
+    try {
+      var ep = await apiJson('v1/endpoints/' + encodeURIComponent(id) + '/' + (enable ? 'enable' : 'disable'), { method: 'POST', body: {} });
+      var old = btn.closest('tr');
+      var row = endpointRow(ep && ep.id ? ep : { id: id, health: { state: enable ? 'healthy' : 'disabled' } });
+      if (old) old.replaceWith(row);
+      row.querySelector('[data-testid=endpoint-toggle]').focus();
+      setStatus((enable ? 'Enabled ' : 'Disabled ') + id + (enable ? '' : ': new events skip it, its pending postbacks end failed'));
+    } catch (e) {
+      btn.disabled = false;
+      reportError(e);
+    }
+  }
+
   // ---------- wiring ----------
   function start() {
     if (detail.id) openDetail(detail.id);
     loadList();
     loadPickers();
+    if (view !== 'postbacks') showView(view);
   }
 
   $('key-form').addEventListener('submit', function (ev) {
@@ -673,6 +812,12 @@
     if (detail.id) openDetail(detail.id);
   });
   $('next-page').addEventListener('click', function () { loadList(1); });
+  Array.prototype.forEach.call(document.querySelectorAll('[data-view]'), function (b) {
+    b.addEventListener('click', function () { showView(b.dataset.view); });
+  });
+  $('overview-range').addEventListener('change', loadOverview);
+  $('overview-refresh').addEventListener('click', loadOverview);
+  $('endpoints-refresh').addEventListener('click', loadEndpoints);
   $('prev-page').addEventListener('click', function () { loadList(-1); });
   $('download-csv').addEventListener('click', downloadCsv);
   $('message-close').addEventListener('click', hideMessage);

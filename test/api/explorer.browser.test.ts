@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium } from '../../tools/find-chromium.mjs';
-import { Receiver, respond } from '../helpers/receiver.js';
+import { Receiver, respond, type Responder } from '../helpers/receiver.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -98,6 +98,41 @@ describe('Postback Explorer page', () => {
   const cell = (eventId: string, col: string) => row(eventId).first().locator(`[data-col=${col}]`);
   /** datetime-local value (the page runs in UTC) for an epoch ms. */
   const local = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+
+  /**
+   * A receiver answering with `responder`, a keyless stack (one attempt per postback) and a
+   * 1440 px browser context of the test's own for `run`; all closed after it.
+   */
+  async function withOwnStack(responder: Responder, run: (own: Stack, ctx: BrowserContext, recv: Receiver) => Promise<void>): Promise<void> {
+    const recv = new Receiver();
+    await recv.start();
+    recv.responder = responder;
+    const own = await startStack({ RETRY_SCHEDULE: '0' });
+    const ctx = await browser.newContext({ timezoneId: 'UTC', viewport: { width: 1440, height: 900 } });
+    try {
+      await run(own, ctx, recv);
+    } finally {
+      await ctx.close();
+      await own.close();
+      await recv.stop();
+    }
+    expect(pageErrors).toEqual([]);
+  }
+
+  /** Fires `events` at a keyless stack, waits for each postback's final state, and opens the page there (empty key). */
+  async function fireAndOpen(own: Stack, ctx: BrowserContext, events: Record<string, unknown>[]): Promise<Page> {
+    const fired = await own.post('/v1/events', { events });
+    expect(fired.status).toBe(202);
+    await Promise.all(fired.json.events.map((e: { postbacks: string[] }) => own.waitFinal(e.postbacks[0]!)));
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(10_000);
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.addInitScript(watchCsp);
+    await p.goto(`${own.base}/`);
+    await p.click('#key-submit');
+    await expect.poll(() => p.locator('[data-testid=row]').count()).toBe(events.length);
+    return p;
+  }
 
   async function apply(): Promise<void> {
     await page.click('#apply');
@@ -455,35 +490,20 @@ describe('Postback Explorer page', () => {
   });
 
   it('reads well: advertiser, payout with decimals, errors in words with their class, POST bodies pretty-printed, whole words in responses', async () => {
-    const recv = new Receiver();
-    await recv.start();
     const LONG = 'Internal Server Error: the database behind this receiver is unavailable right now';
-    recv.responder = (r, _i, res) => (r.url.startsWith('/slow') ? 'hang' : r.url.startsWith('/err') ? respond(500, LONG)(res) : respond(200, 'OK')(res));
-    const own = await startStack({ RETRY_SCHEDULE: '0' });
-    const ctx = await browser.newContext({ timezoneId: 'UTC', viewport: { width: 1440, height: 900 } });
-    try {
+    const responder: Responder = (r, _i, res) => (r.url.startsWith('/slow') ? 'hang' : r.url.startsWith('/err') ? respond(500, LONG)(res) : respond(200, 'OK')(res));
+    await withOwnStack(responder, async (own, ctx, recv) => {
       await own.runtime.registry.upsert([
         { id: 'ep-post', method: 'POST', url: `${recv.base}/post` },
         { id: 'ep-err', url: `${recv.base}/err?e={event_id}` },
         { id: 'ep-slow', url: `${recv.base}/slow?e={event_id}`, timeout_ms: 1000 },
       ]);
-      const fired = await own.post('/v1/events', {
-        events: [
-          { id: 'r-post', type: 'conversion', endpoint_id: 'ep-post', advertiser_name: 'Acme Ads', payout: 0.12345, offer_id: '42' },
-          { id: 'r-err', type: 'conversion', endpoint_id: 'ep-err', payout: 2 },
-          { id: 'r-slow', type: 'conversion', endpoint_id: 'ep-slow', payout: 1.5 },
-        ],
-      });
-      expect(fired.status).toBe(202);
-      await Promise.all(fired.json.events.map((e: { postbacks: string[] }) => own.waitFinal(e.postbacks[0]!)));
-      const p = await ctx.newPage();
-      p.setDefaultTimeout(10_000);
-      p.on('pageerror', (e) => pageErrors.push(e.message));
-      await p.addInitScript(watchCsp);
-      await p.goto(`${own.base}/`);
-      await p.click('#key-submit');
+      const p = await fireAndOpen(own, ctx, [
+        { id: 'r-post', type: 'conversion', endpoint_id: 'ep-post', advertiser_name: 'Acme Ads', payout: 0.12345, offer_id: '42' },
+        { id: 'r-err', type: 'conversion', endpoint_id: 'ep-err', payout: 2 },
+        { id: 'r-slow', type: 'conversion', endpoint_id: 'ep-slow', payout: 1.5 },
+      ]);
       const list = p.locator('[data-testid=row]');
-      await expect.poll(() => list.count()).toBe(3);
       const at = (ev: string, col: string) => list.filter({ has: p.locator('[data-col=event]', { hasText: ev }) }).locator(`[data-col=${col}]`);
       expect(await at('r-post', 'advertiser').textContent()).toBe('Acme Ads');
       expect(await at('r-err', 'advertiser').textContent()).toBe('\u2014');
@@ -522,11 +542,62 @@ describe('Postback Explorer page', () => {
       await expect.poll(() => p.locator('[data-testid=attempt-error]').textContent()).toBe('timed out after 1 s');
       expect(await p.locator('[data-testid=attempt-row] [data-col=result] code').textContent()).toBe('timeout');
       expect(await p.evaluate(() => (globalThis as unknown as BrowserGlobals).__cspViolations)).toEqual([]);
-    } finally {
-      await ctx.close();
-      await own.close();
-      await recv.stop();
-    }
-    expect(pageErrors).toEqual([]);
+    });
+  });
+
+  it('has an Overview (counts and an SVG volume-and-failure chart from /v1/stats) and an Endpoints view (health, success rate, p99, last error, Enable/Disable)', async () => {
+    const responder: Responder = (r, _i, res) => (r.url.startsWith('/err') ? respond(500, 'no')(res) : respond(200, 'OK')(res));
+    await withOwnStack(responder, async (own, ctx, recv) => {
+      await own.runtime.registry.upsert([
+        { id: 'ep-a', publisher_id: '5', url: `${recv.base}/a?e={event_id}` },
+        { id: 'ep-e', publisher_id: '6', url: `${recv.base}/err?e={event_id}` },
+      ]);
+      const p = await fireAndOpen(own, ctx, [
+        ...Array.from({ length: 3 }, (_, i) => ({ id: `ov-a${i}`, type: 'lead', endpoint_id: 'ep-a' })),
+        ...Array.from({ length: 2 }, (_, i) => ({ id: `ov-e${i}`, type: 'lead', endpoint_id: 'ep-e' })),
+      ]);
+
+      // Overview: the last 24 h by default.
+      await p.click('[data-view=overview]');
+      expect(await p.locator('[data-view=overview]').getAttribute('aria-current')).toBe('page');
+      expect(await p.locator('#view-postbacks').isVisible()).toBe(false);
+      await expect.poll(() => p.locator('[data-testid=total-delivered] .n').textContent()).toBe('3');
+      expect(await p.locator('[data-testid=total-failed] .n').textContent()).toBe('2');
+      expect(await p.locator('[data-testid=total-retrying] .n').textContent()).toBe('0');
+      expect(await p.locator('[data-testid=success-rate] .n').textContent()).toBe('60%');
+      const counts = (cls: string) => p.locator(`#overview-chart rect.${cls}`).evaluateAll((rs) => rs.map((r) => Number((r as unknown as BrowserElement).getAttribute('data-count'))));
+      const vol = await counts('vol');
+      const fail = await counts('fail');
+      expect(vol.length).toBeGreaterThanOrEqual(24);
+      expect(fail.length).toBe(vol.length);
+      expect(vol.reduce((a, b) => a + b, 0)).toBe(5);
+      expect(fail.reduce((a, b) => a + b, 0)).toBe(2);
+      expect(await p.locator('#overview-chart-title').textContent()).toContain('5 created, 2 failed');
+      expect(await p.locator('#overview-errors').textContent()).toContain('http_status \u00d7 2');
+      await p.selectOption('#overview-range', '7d');
+      await expect.poll(async () => (await counts('vol')).length).toBeGreaterThan(100);
+      expect((await counts('vol')).reduce((a, b) => a + b, 0)).toBe(5);
+
+      // Endpoints: health, success rate, p99 and last error; Disable and Enable.
+      await p.click('[data-view=endpoints]');
+      const epRow = (id: string) => p.locator(`[data-testid=endpoint-row][data-id="${id}"]`);
+      await expect.poll(() => p.locator('[data-testid=endpoint-row]').count()).toBe(2);
+      await expect.poll(async () => { await p.click('#endpoints-refresh'); return epRow('ep-e').locator('[data-col=last-error] code').textContent(); }).toBe('http_status');
+      expect(await epRow('ep-a').locator('[data-col=success]').textContent()).toBe('100%');
+      expect(await epRow('ep-e').locator('[data-col=success]').textContent()).toBe('0%');
+      expect(await epRow('ep-a').locator('[data-col=p99]').textContent()).toMatch(/^\d+ ms$/);
+      expect(await epRow('ep-a').locator('[data-col=state]').textContent()).toBe('healthy');
+      expect(await epRow('ep-a').locator('[data-col=publisher]').textContent()).toBe('5');
+      await epRow('ep-e').getByRole('button', { name: 'Disable ep-e' }).click();
+      await expect.poll(() => epRow('ep-e').locator('[data-col=state]').textContent()).toBe('disabled');
+      expect((await own.get('/v1/endpoints/ep-e')).json.health.state).toBe('disabled');
+      expect(await p.locator('#status').textContent()).toContain('Disabled ep-e');
+      await epRow('ep-e').getByRole('button', { name: 'Enable ep-e' }).click();
+      await expect.poll(() => epRow('ep-e').locator('[data-col=state]').textContent()).toBe('healthy');
+      expect((await own.get('/v1/endpoints/ep-e')).json.health.state).toBe('healthy');
+      await p.click('[data-view=postbacks]');
+      await p.locator('#view-postbacks').waitFor({ state: 'visible' });
+      expect(await p.evaluate(() => (globalThis as unknown as BrowserGlobals).__cspViolations)).toEqual([]);
+    });
   });
 });
