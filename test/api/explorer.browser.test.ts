@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,29 @@ interface BrowserGlobals {
   readonly __cspViolations?: readonly string[];
   readonly document: { readonly activeElement: BrowserElement | null; readonly documentElement: BrowserElement };
   getComputedStyle(e: unknown): { position: string; display: string };
+}
+
+/** axe-core's source, evaluated in the page (CDP evaluation is not subject to the page's CSP; a script tag would be). */
+const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** Screenshots for people to look at; gitignored. */
+const ARTIFACTS = 'test-artifacts';
+
+interface AxeViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly nodes: string[];
+}
+
+/** Runs axe-core (WCAG 2.1 A and AA, contrast included) on the page as it is; the serious and critical violations. */
+async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(await AXE_SOURCE);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
 /** The few DOM element members the tests read in the page. */
@@ -598,6 +622,47 @@ describe('Postback Explorer page', () => {
       await p.click('[data-view=postbacks]');
       await p.locator('#view-postbacks').waitFor({ state: 'visible' });
       expect(await p.evaluate(() => (globalThis as unknown as BrowserGlobals).__cspViolations)).toEqual([]);
+    });
+  });
+
+  it('has no serious or critical axe-core violations (WCAG 2.1 AA, contrast included) in any view at 1440 and 390 px; screenshots in test-artifacts/', async () => {
+    const responder: Responder = (r, _i, res) => (r.url.startsWith('/err') ? respond(500, 'Internal Server Error')(res) : respond(200, 'OK')(res));
+    await withOwnStack(responder, async (own, ctx, recv) => {
+      await mkdir(ARTIFACTS, { recursive: true });
+      await own.runtime.registry.upsert([
+        { id: 'ep-a', publisher_id: '5', url: `${recv.base}/a?e={event_id}` },
+        { id: 'ep-e', publisher_id: '6', method: 'POST', url: `${recv.base}/err` },
+      ]);
+      const p = await fireAndOpen(own, ctx, [
+        { id: 'ax-a', type: 'lead', endpoint_id: 'ep-a', advertiser_name: 'Acme', payout: 1 },
+        { id: 'ax-e', type: 'lead', endpoint_id: 'ep-e', payout: 0.25 },
+      ]);
+      const found: Record<string, AxeViolation[]> = {};
+      const check = async (name: string) => {
+        await p.screenshot({ path: `${ARTIFACTS}/explorer-${name}.png`, fullPage: true });
+        const v = await axeViolations(p);
+        if (v.length > 0) found[name] = v;
+      };
+      for (const width of [1440, 390]) {
+        await p.setViewportSize({ width, height: 900 });
+        await p.click('[data-view=postbacks]');
+        await check(`list-${width}`);
+        await p.locator('[data-testid=row]').filter({ hasText: 'ax-e' }).locator('[data-col=event]').click();
+        await expect.poll(() => p.locator('[data-testid=attempt-row]').count()).toBe(1);
+        await check(`detail-${width}`);
+        await p.click('#detail-close');
+        await p.click('#change-key');
+        await p.locator('#key-panel').waitFor({ state: 'visible' });
+        await check(`key-${width}`);
+        await p.click('#key-cancel');
+        await p.click('[data-view=overview]');
+        await expect.poll(() => p.locator('[data-testid=total-delivered] .n').textContent()).toBe('1');
+        await check(`overview-${width}`);
+        await p.click('[data-view=endpoints]');
+        await expect.poll(() => p.locator('[data-testid=endpoint-row]').count()).toBe(2);
+        await check(`endpoints-${width}`);
+      }
+      expect(found).toEqual({});
     });
   });
 });
