@@ -193,6 +193,9 @@ describe('Postback Explorer page', () => {
       const asset = await fetch(`${stack.base}${path}`);
       expect(asset.status, path).toBe(200);
       expect(asset.headers.get('content-type'), path).toMatch(new RegExp(`^${type};`));
+      // Read to the end: an unread body (explorer.js is now larger) can leave its response
+      // half-written, and the API's close in afterAll then waits for it until the hook times out.
+      expect((await asset.text()).length, path).toBeGreaterThan(0);
     }
     await page.locator('#key-panel').waitFor({ state: 'visible' });
     // Styles applied: the key panel is a fixed overlay only through explorer.css.
