@@ -180,6 +180,7 @@ export function recordToListItem(r: PostbackRecord, attemptCount: number = r.att
     created_at: iso(r.created_ms),
     finished_at: iso(r.finished_ms),
     offer_id: r.offer_id,
+    advertiser_name: r.advertiser_name,
     payout: r.payout,
     ...(r.replay_of ? { replay_of: r.replay_of } : {}),
   };

@@ -107,6 +107,9 @@ describe.each(HISTORY_STORES)('history store contract (%s)', (_store, storeEnv) 
       offer_id: 'o,1', advertiser_name: nasty, payout: '2', status: 'delivered', attempts: '1', http_status: '200', error: '',
       url: `${ctx.receiver.base}/a?e=csv-1`,
     });
+    // The list items carry the advertiser's name too (the Explorer shows it in a column).
+    const list = await ctx.stack.get('/v1/postbacks?event_id=csv-1');
+    expect(list.json.items.map((i: { advertiser_name: unknown }) => i.advertiser_name)).toEqual([nasty]);
   });
 
   it('replays one postback (same request, linked, bypassing dedupe) and a filtered set', async () => {
