@@ -68,6 +68,13 @@ export async function commandCalls(redis) {
   return calls;
 }
 
+/** Redis's own CPU time so far (user + sys), in microseconds. */
+export async function redisCpuMicros(redis) {
+  const info = await redis.info('cpu');
+  const num = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)[1]);
+  return Math.round((num('used_cpu_user') + num('used_cpu_sys')) * 1e6);
+}
+
 /** Socket reads Redis has processed: each is one batch of commands a client sent at once, so a round trip. */
 export async function readsProcessed(redis) {
   const info = await redis.info('stats');

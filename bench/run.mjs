@@ -77,9 +77,19 @@ try {
       note: 'every postback its own key (one event per click_id): the common case',
       deliveries_per_second: { unordered: off, ordered: on, runs: rows },
       ratio_ordered_over_unordered: on / off,
+      cpu_us_per_delivered: {
+        dispatcher: { unordered: med(rows.off, 'cpu_us_per_delivered'), ordered: med(rows.on, 'cpu_us_per_delivered') },
+        redis: { unordered: med(rows.off, 'redis_cpu_us_per_delivered'), ordered: med(rows.on, 'redis_cpu_us_per_delivered') },
+      },
       redis_commands_per_delivered: { unordered: med(rows.off, 'commands_per_delivered'), ordered: med(rows.on, 'commands_per_delivered') },
       latency_at_2000_per_s_ms: { unordered: { p50: med(lat.off, 'p50_ms'), p99: med(lat.off, 'p99_ms') }, ordered: { p50: med(lat.on, 'p50_ms'), p99: med(lat.on, 'p99_ms') } },
-      targets: { 'throughput ordered / unordered': { value: on / off, target: '>= 0.9', met: on / off >= 0.9 } },
+    };
+    const cpuOff = results.cpu_us_per_delivered.dispatcher.unordered + results.cpu_us_per_delivered.redis.unordered;
+    const cpuOn = results.cpu_us_per_delivered.dispatcher.ordered + results.cpu_us_per_delivered.redis.ordered;
+    results.cpu_ratio_unordered_over_ordered = cpuOff / cpuOn;
+    results.targets = {
+      'throughput ordered / unordered': { value: on / off, target: '>= 0.9', met: on / off >= 0.9 },
+      'CPU per postback (dispatcher + Redis), unordered / ordered': { value: cpuOff / cpuOn, target: '>= 0.9', met: cpuOff / cpuOn >= 0.9 },
     };
     writeFileSync('bench/ordering-results.json', `${JSON.stringify(results, null, 2)}\n`);
     const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
@@ -87,6 +97,7 @@ try {
     console.log('| | unordered | ordering_key {click_id} |');
     console.log('|---|---|---|');
     console.log(`| (c) deliveries/s, library producer | ${f(off)} | ${f(on)} (${f(on / off, 2)}x) |`);
+    console.log(`| CPU per delivered postback, dispatcher + Redis (µs) | ${f(results.cpu_us_per_delivered.dispatcher.unordered)} + ${f(results.cpu_us_per_delivered.redis.unordered)} | ${f(results.cpu_us_per_delivered.dispatcher.ordered)} + ${f(results.cpu_us_per_delivered.redis.ordered)} (${f(cpuOn / cpuOff, 2)}x) |`);
     console.log(`| Redis commands / delivered postback | ${f(results.redis_commands_per_delivered.unordered, 1)} | ${f(results.redis_commands_per_delivered.ordered, 1)} |`);
     console.log(`| latency p50 / p99 at 2000/s (ms) | ${f(results.latency_at_2000_per_s_ms.unordered.p50)} / ${f(results.latency_at_2000_per_s_ms.unordered.p99)} | ${f(results.latency_at_2000_per_s_ms.ordered.p50)} / ${f(results.latency_at_2000_per_s_ms.ordered.p99)} |`);
   } else if (soak) {

@@ -7,7 +7,7 @@ import { Runtime } from '../dist/src/runtime/runtime.js';
 import { createRedis } from '../dist/src/redis/connection.js';
 import { startWorker } from '../dist/src/worker/worker-service.js';
 import { iteratePostbacks } from '../dist/src/history/history-store.js';
-import { commandCalls, percentile, readsProcessed, sleep, usedMemory } from './lib.mjs';
+import { commandCalls, percentile, readsProcessed, redisCpuMicros, sleep, usedMemory } from './lib.mjs';
 
 const { MODE, TARGET, N, LOG_FILE, ORDERING_KEY } = process.env;
 const n = Number(N ?? 0);
@@ -59,14 +59,22 @@ if (MODE === 'bytes') {
     const rssBefore = process.memoryUsage().rss;
     const callsBefore = await commandCalls(probe);
     const readsBefore = await readsProcessed(probe);
+    // CPU per postback (this process, producer and worker; and Redis): what a run costs,
+    // far steadier than deliveries/s on a machine others share.
+    const redisCpuBefore = await redisCpuMicros(probe);
+    const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
     await produceAll('bench', n);
     await waitDelivered(2000 + n);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisCpu = (await redisCpuMicros(probe)) - redisCpuBefore;
     const callsAfter = await commandCalls(probe);
     const readsAfter = await readsProcessed(probe);
     result = {
       deliveries: n, seconds, per_second: n / seconds,
+      cpu_us_per_delivered: (cpu.user + cpu.system) / n,
+      redis_cpu_us_per_delivered: redisCpu / n,
       commands_per_delivered: (callsAfter - callsBefore) / n,
       round_trips_per_delivered: (readsAfter - readsBefore) / n,
       rss_before: rssBefore, rss_after: process.memoryUsage().rss,
