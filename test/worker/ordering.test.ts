@@ -21,7 +21,8 @@ function arrivalOrder(receiver: Receiver, path: string): Map<string, string[]> {
 
 const event = (click: string, state: string, extra: Record<string, unknown> = {}) => ({ id: `${click}-${state}`, type: 'conversion', state, click_id: click, endpoint_id: 'ordered', ...extra });
 
-describe('ordering (ordering_key)', () => {
+// Ordering holds per shard: run once on the plain layout and once with the endpoints spread over 3 shards.
+describe.each(['1', '3'])('ordering (ordering_key), QUEUE_SHARDS=%s', (queueShards) => {
   let receiver: Receiver;
   let stack: Stack;
 
@@ -29,7 +30,7 @@ describe('ordering (ordering_key)', () => {
     receiver = new Receiver();
     await receiver.start();
     // Failing first attempts here are on purpose: not a reason to open the endpoint's circuit.
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.4,0.4,0.4,0.4', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0', SLOW_ENDPOINT_MS: '10000' });
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.4,0.4,0.4,0.4', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0', SLOW_ENDPOINT_MS: '10000', QUEUE_SHARDS: queueShards });
     await stack.runtime.registry.upsert([
       { id: 'ordered', ordering_key: '{click_id}', url: `${receiver.base}/ordered?click={click_id}&state={state}` },
       { id: 'free', url: `${receiver.base}/free?click={click_id}&state={state}` },
@@ -53,7 +54,8 @@ describe('ordering (ordering_key)', () => {
     await stack.waitStatus(approval, ['retrying']);
     const reversal = (await stack.post('/v1/events', event('c1', 'reversed'))).json.events[0].postbacks[0] as string;
     // The approval joined its chain at the head: its job never asks for the turn; the reversal's does.
-    const jobData = async (id: string) => (await stack.runtime.queue.getJob(id))?.data ?? (await stack.runtime.queues.slow.getJob(id))?.data;
+    const { queues } = stack.runtime.shards.of('ordered');
+    const jobData = async (id: string) => (await queues.fast.getJob(id))?.data ?? (await queues.slow.getJob(id))?.data;
     expect(await jobData(approval)).not.toHaveProperty('oc');
     expect(await jobData(reversal)).toMatchObject({ oc: 1 });
     // Another key of the same endpoint is not held back.
@@ -75,7 +77,7 @@ describe('ordering (ordering_key)', () => {
     const reversedAt = receiver.requests.find((r) => r.url.includes('click=c1&state=reversed'))!.at;
     expect(reversedAt - approvedAt).toBeLessThan(1500);
     // The chain is gone with its last member.
-    expect(await stack.runtime.redis.exists(stack.runtime.keys.chain('ordered', 'c1'))).toBe(0);
+    expect(await stack.runtime.redis.exists(stack.runtime.shards.of('ordered').keys.chain('ordered', 'c1'))).toBe(0);
   });
 
   it('sends the states of one key from one batch in enqueue order, each key on its own, while unordered endpoints go at once', async () => {
