@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { guardRedis } from '../redis/guard-redis.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { claimDedupe } from './dedupe-claims.js';
+import type { DrainedDedupe } from './drained-dedupe.js';
 import { enqueuePostbacks, type EnqueueContext, type EnqueueItem } from './enqueue-postbacks.js';
 import { planPostbacks, type PlannedPostback, type PlanOptions, type ProduceResult } from './plan-postbacks.js';
 import { replayItems, type ReplayResult, type ReplaySource } from './replay-items.js';
@@ -27,6 +28,8 @@ export interface ProducerDeps {
   /** Endpoint health, for the lane and for skipping disabled endpoints. */
   readonly health: HealthBoard;
   readonly registry: EndpointRegistry;
+  /** With DRAIN_QUEUE_SHARDS: dedupe keys of the earlier layouts, looked up too. */
+  readonly drainedDedupe?: DrainedDedupe | undefined;
   readonly defaultScheduleS: readonly number[];
   readonly defaultTimeoutMs: number;
   readonly dedupeTtlMs: number;
@@ -124,10 +127,17 @@ export class Producer {
 
   /** Dedupe claims, one script call per shard (a script's keys must share a cluster slot). */
   private async claim(planned: readonly PlannedPostback[]): Promise<Set<PlannedPostback>> {
-    const { redis, dedupeTtlMs } = this.deps;
-    if (this.onlyContext !== undefined) return claimDedupe(redis, planned, dedupeTtlMs);
-    const claimed = await Promise.all([...byShard(planned)].map(([, group]) => claimDedupe(redis, group, dedupeTtlMs)));
-    return new Set(claimed.flatMap((set) => [...set]));
+    const { redis, dedupeTtlMs, drainedDedupe } = this.deps;
+    let fresh: Set<PlannedPostback>;
+    if (this.onlyContext !== undefined) fresh = await claimDedupe(redis, planned, dedupeTtlMs);
+    else {
+      const claimed = await Promise.all([...byShard(planned)].map(([, group]) => claimDedupe(redis, group, dedupeTtlMs)));
+      fresh = new Set(claimed.flatMap((set) => [...set]));
+    }
+    if (drainedDedupe === undefined) return fresh;
+    // Sent under an earlier QUEUE_SHARDS: a duplicate (its claim on the new layout stays, and blocks the next resend).
+    for (const p of await drainedDedupe.seen(redis, [...fresh])) fresh.delete(p);
+    return fresh;
   }
 
   /**

@@ -22,6 +22,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { createDeliveryQueue, type DeliveryQueue } from '../queue/delivery-queue.js';
 import { Producer } from '../queue/producer.js';
 import { ShardRouter, type Shard } from '../queue/shard.js';
+import { DrainedDedupe } from '../queue/drained-dedupe.js';
 import { shardPrefixes } from '../redis/shards.js';
 import { createRedis, waitReady, type RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
@@ -131,6 +132,7 @@ export class Runtime {
       shards: this.shards,
       health: this.health,
       registry: this.registry,
+      drainedDedupe: config.drainQueueShards.length === 0 ? undefined : new DrainedDedupe(config.queuePrefix, config.drainQueueShards),
       defaultScheduleS: config.retryScheduleS,
       defaultTimeoutMs: config.requestTimeoutMs,
       dedupeTtlMs: Math.round(config.dedupeTtlDays * DAY_MS),

@@ -141,6 +141,9 @@ describe('QUEUE_SHARDS on one Redis node', () => {
     const after = await t.start({ QUEUE_PREFIX: prefix, QUEUE_SHARDS: '3', DRAIN_QUEUE_SHARDS: '1', RETRY_SCHEDULE: '0,1,1' });
     expect(after.worker!.shards.map((s) => s.shard.prefix)).toEqual([`{${prefix}-0}`, `{${prefix}-1}`, `{${prefix}-2}`, prefix]);
     const fresh = await send(after, endpointIds.map((endpoint_id, i) => ({ id: `new-${i}`, endpoint_id })));
+    // An event sent before the change is still a duplicate after it (the old layout's dedupe keys are looked up).
+    const resent = await after.post('/v1/events', { events: [{ id: 'old-0', type: 'conversion', endpoint_id: endpointIds[0] }, { id: 'old-4', type: 'conversion', endpoint_id: endpointIds[1] }] });
+    expect(resent.json.events).toMatchObject([{ duplicate: true, postbacks: [] }, { duplicate: true, postbacks: [] }]);
     for (const id of [...old, ...oldFlaky, ...fresh]) expect((await after.waitFinal(id)).status, id).toBe('delivered');
     expect((await after.runtime.historyStore.getRecord(oldFlaky[0]!))?.attempts).toHaveLength(2);
     // Old records stay on the old shard (readable: the list covers it); new ones are on their endpoints' shards.
