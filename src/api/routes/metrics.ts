@@ -16,11 +16,11 @@ const OUTBOX_METRIC = 'postback_history_outbox';
  */
 export function metricsRoutes(
   app: FastifyInstance,
-  runtime: Pick<ApiContext, 'metrics' | 'redis' | 'keys' | 'registry' | 'queues' | 'allShards' | 'health' | 'historyStore'>,
+  runtime: Pick<ApiContext, 'metrics' | 'redis' | 'keys' | 'registry' | 'queues' | 'health' | 'historyStore'> & Partial<Pick<ApiContext, 'allShards'>>,
 ): void {
   const { metrics, redis } = runtime;
-  // Summed over every shard (one without QUEUE_SHARDS: runtime.keys itself).
-  const shardKeys = runtime.allShards.map((s) => s.keys);
+  // Summed over every shard (one without QUEUE_SHARDS: runtime.keys itself, as for a caller without shards).
+  const shardKeys = runtime.allShards?.map((s) => s.keys) ?? [runtime.keys];
   const sum = async (read: (key: RedisKeys) => Promise<number>): Promise<number> => (await Promise.all(shardKeys.map(read))).reduce((a, b) => a + b, 0);
   registerScrapeGauges(metrics.registry, runtime);
   registerBrokenEndpointsGauge(metrics.registry, runtime.registry);
