@@ -2,7 +2,7 @@ import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { getRecord, getReplayRequest, getStatuses } from './get-record.js';
 import type { HistoryContext } from './history-context.js';
 import type { PostbackRecord } from './postback-record.js';
-import { decodeCursor, encodeCursor, queryPostbacks, scanIndex, type IndexPosition, type PostbackFilter, type PostbackPage, type PostbackSummary } from './query-postbacks.js';
+import { decodeCursor, encodeCursor, queryPostbacks, scanIndex, type IndexPage, type IndexPosition, type PostbackFilter, type PostbackPage, type PostbackSummary } from './query-postbacks.js';
 
 /**
  * Reads of live records over every shard history may hold them in (QUEUE_SHARDS, plus
@@ -41,7 +41,15 @@ export async function getStatusesIn(shards: readonly HistoryContext[], postbackI
 export async function queryPostbacksIn(shards: readonly HistoryContext[], filter: PostbackFilter, limit: number, cursor?: string): Promise<PostbackPage> {
   if (shards.length === 1) return queryPostbacks(shards[0]!, filter, limit, cursor);
   const after = cursor ? decodeCursor(cursor) : undefined;
-  const pages = await Promise.all(shards.map((ctx) => scanIndex(ctx, filter, limit, after)));
+  const { items, next } = mergePages(await Promise.all(shards.map((ctx) => scanIndex(ctx, filter, limit, after))), limit);
+  return { items, next_cursor: next === undefined ? null : encodeCursor(next) };
+}
+
+/**
+ * Merges shards' pages (each newest first, below the same cursor) into one of at most
+ * `limit` rows, and where the next page starts (undefined: every shard is exhausted).
+ */
+export function mergePages(pages: readonly IndexPage[], limit: number): { items: PostbackSummary[]; next: IndexPosition | undefined } {
   // Rows below the highest stop are not known for every shard yet.
   let floor: IndexPosition | undefined;
   for (const p of pages) if (p.next !== undefined && (floor === undefined || above(p.next, floor))) floor = p.next;
@@ -55,8 +63,7 @@ export async function queryPostbacksIn(shards: readonly HistoryContext[], filter
   rows.sort((a, b) => (above(a.at, b.at) ? -1 : above(b.at, a.at) ? 1 : 0));
   const page = rows.slice(0, limit);
   const lastRow = page[page.length - 1];
-  const next = page.length === limit && lastRow !== undefined ? lastRow.at : floor;
-  return { items: page.map((r) => r.item), next_cursor: next === undefined ? null : encodeCursor(next) };
+  return { items: page.map((r) => r.item), next: page.length === limit && lastRow !== undefined ? lastRow.at : floor };
 }
 
 /** Whether `a` comes before `b` (newer) in the (score, id) descending order. */
