@@ -8,6 +8,8 @@
 // `npm run bench -- --history postgres` runs (c) with Redis history and with PostgreSQL
 // history side by side, then the 5,000,000-record query benchmark (bench/history-query.mjs);
 // PostgreSQL is HISTORY_URL, else the local postgres://postgres@127.0.0.1:5432/test.
+// `npm run bench -- --cluster` runs the dispatcher on a local 3-master Redis Cluster with
+// QUEUE_SHARDS=1 and 6 (bench/cluster-report.mjs) and writes bench/cluster-results.json.
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { runScenario, startChild, startRedis } from './lib.mjs';
@@ -15,6 +17,12 @@ import { runScenario, startChild, startRedis } from './lib.mjs';
 if (process.argv.includes('--isolation')) {
   const { runIsolation } = await import('./isolation-report.mjs');
   await runIsolation();
+  process.exit(0);
+}
+
+if (process.argv.includes('--cluster')) {
+  const { runClusterBench } = await import('./cluster-report.mjs');
+  await runClusterBench();
   process.exit(0);
 }
 

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { Producer } from '../queue/producer.js';
 import type { RedisKeys } from '../redis/keys.js';
+import type { Shard } from '../queue/shard.js';
 
 /**
  * What the API needs from the process (a Runtime has it all). Each route takes the part
@@ -29,6 +30,8 @@ export interface ApiContext {
   readonly historyStore: HistoryStore;
   readonly producer: Producer;
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  /** Every shard's queues and keys (QUEUE_SHARDS, plus shards being drained), for metrics. */
+  readonly allShards: readonly Shard[];
   readonly health: HealthBoard;
   readonly metrics: Metrics;
   /** Publisher keys (scoped API access). */

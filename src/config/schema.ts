@@ -1,6 +1,7 @@
 import { ValidationError, describeValue, type ErrorDetail } from '../errors/base-error.js';
 import { redactUrl } from './redact-url.js';
 import { parseRetrySchedule } from './retry-schedule.js';
+import { MAX_QUEUE_SHARDS, parseShardList } from './shard-list.js';
 
 /**
  * The single place where every environment variable, its default and its meaning is
@@ -33,6 +34,12 @@ export interface Config {
   /** Most history writes (record snapshots) waiting in Redis for PostgreSQL before new events are refused. */
   readonly historyOutboxMax: number;
   readonly queuePrefix: string;
+  /** Hash-tagged shards postbacks are spread over by endpoint (1: the plain QUEUE_PREFIX, as before sharding). */
+  readonly queueShards: number;
+  /** The shards this process's workers consume (sorted); undefined: all of them. */
+  readonly workerShards: readonly number[] | undefined;
+  /** Earlier QUEUE_SHARDS values whose shards workers still drain and history still reads (after a change of QUEUE_SHARDS). */
+  readonly drainQueueShards: readonly number[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly workerLockMs: number;
   readonly workerStalledIntervalMs: number;
@@ -170,6 +177,12 @@ export const VARIABLES = [
       return raw;
     },
     description: 'Prefix of every Redis key; use a {hash-tag} for Redis Cluster.' }),
+  spec({ env: 'QUEUE_SHARDS', key: 'queueShards', default: '1', parse: integer(1, MAX_QUEUE_SHARDS),
+    description: 'Hash-tagged shards (queues, records, dedupe keys, ordering chains, Redis history) postbacks are spread over by endpoint; each shard can live on its own Redis Cluster master. 1: one key set under QUEUE_PREFIX, as before. Producers and workers must agree (docs/scaling.md: changing it on a live system).' }),
+  spec({ env: 'WORKER_SHARDS', key: 'workerShards', default: undefined, parse: (raw, name) => parseShardList(raw, name, MAX_QUEUE_SHARDS),
+    description: 'The shards this worker process consumes: ranges and numbers, e.g. 0-3 or 0,2,5. Unset: every shard.' }),
+  spec({ env: 'DRAIN_QUEUE_SHARDS', key: 'drainQueueShards', default: '', parse: (raw, name) => list(raw, name).map((v) => integer(1, MAX_QUEUE_SHARDS)(v, name)),
+    description: 'After a change of QUEUE_SHARDS: the earlier value(s), comma-separated. Workers also drain those shards and history also reads them, until their postbacks are final and past retention.' }),
   spec({ env: 'LOG_LEVEL', key: 'logLevel', default: 'info', parse: (raw, name) => {
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) fail(name, raw, `must be one of ${LOG_LEVELS.join(', ')}`);
       return raw as Config['logLevel'];
@@ -238,6 +251,14 @@ export function loadConfig(env: ConfigEnv): Config {
   const retentionDays = out.historyRetentionDays as number | undefined;
   if (schedule !== undefined && retentionDays !== undefined && retentionDays * 86_400 <= schedule.reduce((a, b) => a + b, 0)) {
     details.push({ path: 'HISTORY_RETENTION_DAYS', message: `HISTORY_RETENTION_DAYS=${retentionDays} is shorter than RETRY_SCHEDULE: records would expire before their last attempt` });
+  }
+  const shards = out.queueShards as number | undefined;
+  const workerShards = out.workerShards as number[] | undefined;
+  if (shards !== undefined && workerShards !== undefined && workerShards[workerShards.length - 1]! >= shards) {
+    details.push({
+      path: 'WORKER_SHARDS',
+      message: `WORKER_SHARDS=${describeValue(env.WORKER_SHARDS)} names shard ${workerShards[workerShards.length - 1]}, but QUEUE_SHARDS=${shards} has shards 0 to ${shards - 1}`,
+    });
   }
   if (out.perOriginConcurrency === undefined) {
     out.perOriginConcurrency = Math.max(1, Math.floor((out.workerConcurrency as number) / 4));

@@ -7,6 +7,8 @@ import { registerQueueDepthGauge, type JobCountSource } from '../metrics/queue-d
 /** Where the scrape-time gauges read from (a `Runtime` has all three). */
 export interface ScrapeSources {
   readonly queues: Readonly<Record<string, JobCountSource>>;
+  /** With QUEUE_SHARDS > 1 (or shards being drained): every shard's lanes, summed. */
+  readonly allShards?: readonly { readonly queues: Readonly<Record<string, JobCountSource>> }[];
   readonly registry: EndpointRegistry;
   readonly health: HealthBoard;
 }
@@ -18,6 +20,6 @@ export interface ScrapeSources {
  * per registry, so a process that builds both never hits prom-client's duplicate-name error.
  */
 export function registerScrapeGauges(registry: Registry, sources: ScrapeSources): void {
-  registerQueueDepthGauge(registry, Object.values(sources.queues));
+  registerQueueDepthGauge(registry, sources.allShards === undefined ? Object.values(sources.queues) : sources.allShards.flatMap((s) => Object.values(s.queues)));
   registerEndpointStateGauge(registry, sources.registry, sources.health);
 }

@@ -35,16 +35,13 @@ const SCAN_BATCH = 500;
 /** Most index entries one page may scan; past it the page ends early with a cursor. */
 const MAX_SCAN = 50_000;
 
-interface Cursor {
-  readonly score: number;
-  readonly id: string;
-}
+type Cursor = IndexPosition;
 
-function encodeCursor(c: Cursor): string {
+export function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.score}:${c.id}`).toString('base64url');
 }
 
-function decodeCursor(text: string): Cursor {
+export function decodeCursor(text: string): Cursor {
   const raw = Buffer.from(text, 'base64url').toString('utf8');
   const at = raw.indexOf(':');
   const score = Number(raw.slice(0, at));
@@ -53,6 +50,21 @@ function decodeCursor(text: string): Cursor {
     throw new ValidationError(`cursor ${describeValue(text)} is not one this API returned`, [{ path: 'cursor', message: 'invalid cursor' }]);
   }
   return { score, id };
+}
+
+/** A row's place in the time index: rows are ordered by (score, id), newest first. */
+export interface IndexPosition {
+  readonly score: number;
+  readonly id: string;
+}
+
+/** A page with each row's index position (for merging several shards' pages). */
+export interface IndexPage {
+  readonly items: PostbackSummary[];
+  /** Index position of each item, in order. */
+  readonly positions: IndexPosition[];
+  /** Where the walk stopped (continue below it); undefined when the range is exhausted. */
+  readonly next: IndexPosition | undefined;
 }
 
 /**
@@ -67,10 +79,16 @@ export async function queryPostbacks(
   limit: number = DEFAULT_LIMIT,
   cursor?: string,
 ): Promise<PostbackPage> {
-  const after = cursor ? decodeCursor(cursor) : undefined;
+  const page = await scanIndex(ctx, filter, limit, cursor ? decodeCursor(cursor) : undefined);
+  return { items: page.items, next_cursor: page.next === undefined ? null : encodeCursor(page.next) };
+}
+
+/** queryPostbacks on decoded positions: rows strictly below `after`, up to `limit` matches. */
+export async function scanIndex(ctx: HistoryContext, filter: PostbackFilter, limit: number, after: IndexPosition | undefined): Promise<IndexPage> {
   const upper = filter.toMs === undefined ? Number.POSITIVE_INFINITY : indexScore(filter.toMs, 999);
   const min = filter.fromMs === undefined ? Number.NEGATIVE_INFINITY : indexScore(filter.fromMs, 0);
   const items: PostbackSummary[] = [];
+  const positions: IndexPosition[] = [];
   let scanned = 0;
   // The walk's position: rows at or above it (in (score, id) order) were already seen.
   let last: Cursor | undefined = after;
@@ -78,7 +96,7 @@ export async function queryPostbacks(
   for (;;) {
     const max = last === undefined ? upper : Math.min(last.score, upper);
     const batch = await ctx.redis.zrange(ctx.keys.index, fmt(max), fmt(min), 'BYSCORE', 'REV', 'LIMIT', tieOffset, SCAN_BATCH, 'WITHSCORES');
-    if (batch.length === 0) return { items, next_cursor: null };
+    if (batch.length === 0) return { items, positions, next: undefined };
     const entries: Cursor[] = [];
     for (let i = 0; i < batch.length; i += 2) {
       const id = batch[i] as string;
@@ -101,11 +119,12 @@ export async function queryPostbacks(
       const row = rows[i];
       if (row !== undefined && matches(row, filter)) {
         items.push(row);
-        if (items.length >= limit) return { items, next_cursor: encodeCursor(entry) };
+        positions.push(entry);
+        if (items.length >= limit) return { items, positions, next: entry };
       }
-      if (scanned >= MAX_SCAN) return { items, next_cursor: encodeCursor(entry) };
+      if (scanned >= MAX_SCAN) return { items, positions, next: entry };
     }
-    if (batch.length / 2 < SCAN_BATCH) return { items, next_cursor: null };
+    if (batch.length / 2 < SCAN_BATCH) return { items, positions, next: undefined };
   }
 }
 

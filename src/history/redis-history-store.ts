@@ -1,33 +1,34 @@
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
-import { getRecord, getReplayRequest, getStatuses } from './get-record.js';
 import type { HistoryContext } from './history-context.js';
 import type { HistoryStore } from './history-store.js';
 import type { PostbackRecord } from './postback-record.js';
-import { queryPostbacks, type PostbackFilter, type PostbackPage } from './query-postbacks.js';
+import type { PostbackFilter, PostbackPage } from './query-postbacks.js';
+import { getRecordIn, getReplayRequestIn, getStatusesIn, queryPostbacksIn } from './shard-reads.js';
 
 /** History kept in Redis: the live records are the history (a laptop, a QA run). */
 export class RedisHistoryStore implements HistoryStore {
   readonly kind = 'redis';
-  private readonly ctx: HistoryContext;
+  /** Every shard history is read from (one without QUEUE_SHARDS). */
+  private readonly shards: readonly HistoryContext[];
 
-  constructor(ctx: HistoryContext) {
-    this.ctx = ctx;
+  constructor(shards: HistoryContext | readonly HistoryContext[]) {
+    this.shards = Array.isArray(shards) ? shards : [shards as HistoryContext];
   }
 
   getRecord(postbackId: string): Promise<PostbackRecord | undefined> {
-    return getRecord(this.ctx, postbackId);
+    return getRecordIn(this.shards, postbackId);
   }
 
   getReplayRequest(postbackId: string): Promise<RenderedRequest | undefined> {
-    return getReplayRequest(this.ctx, postbackId);
+    return getReplayRequestIn(this.shards, postbackId);
   }
 
   queryPostbacks(filter: PostbackFilter, limit: number, cursor?: string): Promise<PostbackPage> {
-    return queryPostbacks(this.ctx, filter, limit, cursor);
+    return queryPostbacksIn(this.shards, filter, limit, cursor);
   }
 
   statuses(postbackIds: readonly string[]): Promise<Map<string, string>> {
-    return getStatuses(this.ctx, postbackIds);
+    return getStatusesIn(this.shards, postbackIds);
   }
 
   close(): Promise<void> {

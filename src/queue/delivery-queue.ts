@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
 import type { Lane } from '../health/health-state.js';
@@ -16,6 +17,10 @@ export function createDeliveryQueue(connection: RedisClient, keys: RedisKeys, la
   return new Queue<QueueJobData>(queueNameOf(lane), {
     connection,
     prefix: keys.prefix,
+    // On a Cluster, BullMQ's version check sends INFO to any node, a replica included; a
+    // producer connection (no offline queue) refuses it while that node is still connecting,
+    // and the queue's init, so every later add, fails for good (seen with 12 queues: 6 shards).
+    skipVersionCheck: connection instanceof Cluster,
     // Finished jobs are removed: the history is the record, Redis holds only what is pending.
     defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
     // BullMQ's event stream is for QueueEvents listeners, which this project has none of:

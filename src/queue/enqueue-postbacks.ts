@@ -9,10 +9,13 @@ import { guardRedis } from '../redis/guard-redis.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { batchJob, deliveryJob, jobPolicy, type BatchMember, type DeliveryJobSpec, type JobDefaults } from './delivery-job.js';
 import type { PolicyData } from './job-data.js';
+import type { Shard } from './shard.js';
 
 /** One postback about to be written: its record and job. */
 export interface EnqueueItem {
   readonly id: string;
+  /** Its endpoint's shard: the context it is enqueued with must be this shard's. */
+  readonly shard: Shard;
   /** Undefined when replaying a postback whose endpoint is gone (defaults apply). */
   readonly endpoint: CompiledEndpoint | undefined;
   readonly endpointId?: string;

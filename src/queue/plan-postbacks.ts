@@ -6,8 +6,8 @@ import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { ValidationError, type ErrorDetail } from '../errors/base-error.js';
 import type { HealthBoard } from '../health/health-board.js';
-import type { RedisKeys } from '../redis/keys.js';
 import { routeEvent } from './route-event.js';
+import type { Shard, ShardRouter } from './shard.js';
 
 export interface ProduceResult {
   readonly id: string;
@@ -22,6 +22,8 @@ export interface PlannedPostback {
   readonly event: PostbackEvent;
   readonly endpoint: CompiledEndpoint;
   readonly id: string;
+  /** Where its keys, record and job live: its endpoint's shard. */
+  readonly shard: Shard;
   /** When it was made: the time its id starts with. */
   readonly createdMs: number;
   readonly request: RenderedRequest;
@@ -47,7 +49,7 @@ export interface PlanOptions {
 export function planPostbacks(
   registry: EndpointRegistry,
   health: HealthBoard,
-  keys: RedisKeys,
+  shards: ShardRouter,
   events: readonly PostbackEvent[],
   options: PlanOptions,
 ): { results: ProduceResult[]; planned: PlannedPostback[] } {
@@ -77,10 +79,12 @@ export function planPostbacks(
         }
         throw err;
       }
+      const shard = shards.of(endpoint.dedupeScope);
+      const keys = shard.keys;
       const dedupeKey = event.idGenerated || options.force ? undefined : keys.dedupe(event.id, endpoint.dedupeScope);
       const orderingKey = endpoint.ordered ? endpoint.orderingKeyOf(event, id) : undefined;
       const chainKey = orderingKey === undefined ? undefined : keys.chain(endpoint.dedupeScope, orderingKey);
-      planned.push({ eventIndex: i, event, endpoint, id, createdMs: now, request, dedupeKey, orderingKey, chainKey });
+      planned.push({ eventIndex: i, event, endpoint, id, shard, createdMs: now, request, dedupeKey, orderingKey, chainKey });
     }
   });
   if (details.length > 0) {

@@ -4,16 +4,15 @@ import { validateEvents } from '../events/validate-event.js';
 import type { EndpointRegistry } from '../endpoints/registry.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import type { HealthBoard } from '../health/health-board.js';
-import type { Lane } from '../health/health-state.js';
-import type { HistoryContext } from '../history/history-context.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { guardRedis } from '../redis/guard-redis.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { claimDedupe } from './dedupe-claims.js';
-import type { DeliveryQueue } from './delivery-queue.js';
+import type { DrainedDedupe } from './drained-dedupe.js';
 import { enqueuePostbacks, type EnqueueContext, type EnqueueItem } from './enqueue-postbacks.js';
 import { planPostbacks, type PlannedPostback, type PlanOptions, type ProduceResult } from './plan-postbacks.js';
 import { replayItems, type ReplayResult, type ReplaySource } from './replay-items.js';
+import type { Shard, ShardRouter } from './shard.js';
 
 export type { ProduceResult } from './plan-postbacks.js';
 export type { ReplayResult, ReplaySource } from './replay-items.js';
@@ -21,12 +20,16 @@ export type { ReplayResult, ReplaySource } from './replay-items.js';
 export interface ProducerDeps {
   readonly redis: RedisClient;
   readonly keys: RedisKeys;
-  /** One queue per lane: healthy endpoints' postbacks never wait behind degraded ones. */
-  readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  /**
+   * The shards (QUEUE_SHARDS): each has one queue per lane (healthy endpoints' postbacks
+   * never wait behind degraded ones) and its own records; an endpoint's postbacks go to one.
+   */
+  readonly shards: ShardRouter;
   /** Endpoint health, for the lane and for skipping disabled endpoints. */
   readonly health: HealthBoard;
   readonly registry: EndpointRegistry;
-  readonly history: HistoryContext;
+  /** With DRAIN_QUEUE_SHARDS: dedupe keys of the earlier layouts, looked up too. */
+  readonly drainedDedupe?: DrainedDedupe | undefined;
   readonly defaultScheduleS: readonly number[];
   readonly defaultTimeoutMs: number;
   readonly dedupeTtlMs: number;
@@ -44,18 +47,26 @@ export interface ProducerDeps {
  */
 export class Producer {
   private readonly deps: ProducerDeps;
-  private readonly enqueueContext: EnqueueContext;
+  /** Each shard's enqueue context, by shard. */
+  private readonly enqueueContexts: ReadonlyMap<Shard, EnqueueContext>;
+  /** With one shard, its context: no grouping by shard. */
+  private readonly onlyContext: EnqueueContext | undefined;
 
   constructor(deps: ProducerDeps) {
     this.deps = deps;
-    this.enqueueContext = {
-      redis: deps.redis,
-      history: deps.history,
-      queues: deps.queues,
-      health: deps.health,
-      defaults: { scheduleS: deps.defaultScheduleS, timeoutMs: deps.defaultTimeoutMs },
-      batchSize: deps.batchSize ?? 1,
-    };
+    const contexts = new Map<Shard, EnqueueContext>();
+    for (const shard of deps.shards.shards) {
+      contexts.set(shard, {
+        redis: deps.redis,
+        history: shard.history,
+        queues: shard.queues,
+        health: deps.health,
+        defaults: { scheduleS: deps.defaultScheduleS, timeoutMs: deps.defaultTimeoutMs },
+        batchSize: deps.batchSize ?? 1,
+      });
+    }
+    this.enqueueContexts = contexts;
+    this.onlyContext = contexts.size === 1 ? contexts.values().next().value : undefined;
   }
 
   /** Raw input from the API, CLI or a library caller. Throws ValidationError (400) or UnavailableError (503). */
@@ -66,7 +77,7 @@ export class Producer {
 
   async produceEvents(events: readonly PostbackEvent[], options: PlanOptions = {}): Promise<ProduceResult[]> {
     const { results, planned } = await this.plan(events, options);
-    const fresh = await guardRedis(() => claimDedupe(this.deps.redis, planned, this.deps.dedupeTtlMs));
+    const fresh = await guardRedis(() => this.claim(planned));
     const toSend: PlannedPostback[] = [];
     for (const p of planned) {
       const r = results[p.eventIndex]!;
@@ -103,19 +114,45 @@ export class Producer {
   async replay(sources: readonly ReplaySource[]): Promise<ReplayResult[]> {
     await guardRedis(() => this.deps.registry.refresh());
     const now = Date.now();
-    const { results, items } = replayItems(this.deps.registry, this.deps.keys, sources, now);
+    const { results, items } = replayItems(this.deps.registry, this.deps.shards, sources, now);
     await this.enqueue(items, now, true);
     return results;
   }
 
   private async plan(events: readonly PostbackEvent[], options: PlanOptions) {
-    const { registry, health, keys } = this.deps;
+    const { registry, health, shards } = this.deps;
     await guardRedis(() => Promise.all([registry.refresh(), health.refreshIfStale()]));
-    return planPostbacks(registry, health, keys, events, options);
+    return planPostbacks(registry, health, shards, events, options);
   }
 
+  /** Dedupe claims, one script call per shard (a script's keys must share a cluster slot). */
+  private async claim(planned: readonly PlannedPostback[]): Promise<Set<PlannedPostback>> {
+    const { redis, dedupeTtlMs, drainedDedupe } = this.deps;
+    let fresh: Set<PlannedPostback>;
+    if (this.onlyContext !== undefined) fresh = await claimDedupe(redis, planned, dedupeTtlMs);
+    else {
+      const claimed = await Promise.all([...byShard(planned)].map(([, group]) => claimDedupe(redis, group, dedupeTtlMs)));
+      fresh = new Set(claimed.flatMap((set) => [...set]));
+    }
+    if (drainedDedupe === undefined) return fresh;
+    // Sent under an earlier QUEUE_SHARDS: a duplicate (its claim on the new layout stays, and blocks the next resend).
+    for (const p of await drainedDedupe.seen(redis, [...fresh])) fresh.delete(p);
+    return fresh;
+  }
+
+  /**
+   * Records and jobs, per shard (all or nothing within a shard). With several shards, one
+   * may fail while another wrote: the caller gets the error (503) and sends the batch again,
+   * and dedupe drops what the shards that wrote already hold.
+   */
   private async enqueue(items: readonly EnqueueItem[], now: number, replay: boolean): Promise<void> {
-    await enqueuePostbacks(this.enqueueContext, items, now);
+    if (this.onlyContext !== undefined) await enqueuePostbacks(this.onlyContext, items, now);
+    else {
+      const groups = [...byShard(items)];
+      const settled = await Promise.allSettled(groups.map(([shard, group]) => enqueuePostbacks(this.enqueueContexts.get(shard)!, group, now)));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
     if (items.length > 0) this.deps.metrics?.enqueued.inc({ replay: replay ? 'true' : 'false' }, items.length);
   }
 }
@@ -124,6 +161,7 @@ export class Producer {
 function newPostbackItem(p: PlannedPostback): EnqueueItem {
   return {
     id: p.id,
+    shard: p.shard,
     endpoint: p.endpoint,
     request: p.request,
     dedupeKey: p.dedupeKey,
@@ -141,6 +179,17 @@ function newPostbackItem(p: PlannedPostback): EnqueueItem {
       ...(p.orderingKey !== undefined ? { ordering_key: p.orderingKey } : {}),
     },
   };
+}
+
+/** Items grouped by their shard, in first-seen order. */
+function byShard<T extends { readonly shard: Shard }>(items: readonly T[]): Map<Shard, T[]> {
+  const groups = new Map<Shard, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.shard);
+    if (group === undefined) groups.set(item.shard, [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 function fieldText(v: FieldValue | null | undefined): string | null {

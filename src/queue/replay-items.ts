@@ -4,8 +4,8 @@ import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { SecretMasker } from '../endpoints/secrets.js';
 import { ValidationError } from '../errors/base-error.js';
 import type { RecordStatic } from '../history/postback-record.js';
-import type { RedisKeys } from '../redis/keys.js';
 import type { EnqueueItem } from './enqueue-postbacks.js';
+import type { ShardRouter } from './shard.js';
 
 /** A recorded postback to send again: its record (or list row) and its replayable request. */
 export interface ReplaySource {
@@ -28,7 +28,7 @@ const NO_SECRETS = new SecretMasker([]);
  */
 export function replayItems(
   registry: EndpointRegistry,
-  keys: RedisKeys,
+  shards: ShardRouter,
   sources: readonly ReplaySource[],
   now: number,
 ): { results: ReplayResult[]; items: EnqueueItem[] } {
@@ -47,13 +47,16 @@ export function replayItems(
     const id = newPostbackId(now);
     results.push({ id });
     const orderingKey = endpoint?.ordered === true ? original.ordering_key : undefined;
+    // The endpoint's shard now (QUEUE_SHARDS may have changed since the original); a deleted endpoint's by its id.
+    const shard = shards.of(endpoint?.dedupeScope ?? original.endpoint_id);
     items.push({
       id,
+      shard,
       endpoint,
       endpointId: original.endpoint_id,
       request,
       dedupeKey: undefined,
-      chainKey: orderingKey === undefined || endpoint === undefined ? undefined : keys.chain(endpoint.dedupeScope, orderingKey),
+      chainKey: orderingKey === undefined || endpoint === undefined ? undefined : shard.keys.chain(endpoint.dedupeScope, orderingKey),
       record: {
         event_id: original.event_id,
         endpoint_id: original.endpoint_id,

@@ -21,6 +21,9 @@ import type { Lane } from '../health/health-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { createDeliveryQueue, type DeliveryQueue } from '../queue/delivery-queue.js';
 import { Producer } from '../queue/producer.js';
+import { ShardRouter, type Shard } from '../queue/shard.js';
+import { DrainedDedupe } from '../queue/drained-dedupe.js';
+import { shardPrefixes } from '../redis/shards.js';
 import { createRedis, waitReady, type RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
 import { describeTopology, redisTopologyOf, type RedisTopology } from '../redis/topology.js';
@@ -41,11 +44,18 @@ export class Runtime {
   readonly keys: RedisKeys;
   readonly redis: RedisClient;
   readonly registry: EndpointRegistry;
-  /** The live records (Redis): pending postbacks' state, and the history itself without HISTORY_URL. */
+  /**
+   * The live records (Redis): pending postbacks' state, and the history itself without
+   * HISTORY_URL. With QUEUE_SHARDS > 1, the first shard's (each shard has its own: `shards`).
+   */
   readonly history: HistoryContext;
+  /** The shards of QUEUE_SHARDS and which one an endpoint's postbacks go to. One: this.history and this.queues. */
+  readonly shards: ShardRouter;
+  /** Every shard that may hold postbacks: QUEUE_SHARDS's, then those of DRAIN_QUEUE_SHARDS not among them. */
+  readonly allShards: readonly Shard[];
   /** Where history is read: RedisClient, or PostgreSQL with HISTORY_URL. */
   readonly historyStore: HistoryStore;
-  /** The fast lane's queue (healthy endpoints). */
+  /** The fast lane's queue (healthy endpoints); the first shard's with QUEUE_SHARDS > 1. */
   readonly queue: DeliveryQueue;
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
   readonly health: HealthBoard;
@@ -73,23 +83,44 @@ export class Runtime {
       { requestTimeoutMs: config.requestTimeoutMs, retryScheduleS: config.retryScheduleS },
       { onBroken: (endpointId, err) => logger.error({ endpointId, err }, 'stored endpoint does not compile: it routes nothing until fixed (PUT or DELETE it)') },
     );
-    this.history = {
-      redis: this.redis,
-      keys: this.keys,
-      retentionMs: Math.round(config.historyRetentionDays * DAY_MS),
-      outbox: config.historyUrl === undefined ? undefined : { key: this.keys.outbox, max: config.historyOutboxMax, finalGraceMs: FINAL_GRACE_MS },
+    const retentionMs = Math.round(config.historyRetentionDays * DAY_MS);
+    const shardOf = (keys: RedisKeys): Shard => {
+      const queues = { fast: createDeliveryQueue(this.redis, keys, 'fast'), slow: createDeliveryQueue(this.redis, keys, 'slow') };
+      for (const q of Object.values(queues)) q.on('error', (err: Error) => logger.debug({ err }, 'queue error'));
+      const history: HistoryContext = {
+        redis: this.redis,
+        keys,
+        retentionMs,
+        outbox: config.historyUrl === undefined ? undefined : { key: keys.outbox, max: config.historyOutboxMax, finalGraceMs: FINAL_GRACE_MS },
+      };
+      return { prefix: keys.prefix, keys, history, queues };
     };
+    // One shard keeps today's key names exactly: the plain prefix, the same RedisKeys.
+    const current = shardPrefixes(config.queuePrefix, config.queueShards).map((p) => shardOf(p === this.keys.prefix ? this.keys : new RedisKeys(p)));
+    const draining: Shard[] = [];
+    const seen = new Set(current.map((s) => s.prefix));
+    for (const count of config.drainQueueShards) {
+      for (const p of shardPrefixes(config.queuePrefix, count)) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        draining.push(shardOf(p === this.keys.prefix ? this.keys : new RedisKeys(p)));
+      }
+    }
+    this.shards = new ShardRouter(current);
+    this.allShards = [...current, ...draining];
+    const first = current[0]!;
+    this.history = first.history;
+    const histories = this.allShards.map((s) => s.history);
     this.historyStore =
       config.historyUrl === undefined
-        ? new RedisHistoryStore(this.history)
+        ? new RedisHistoryStore(histories)
         : new PostgresHistoryStore(
-            this.history,
+            histories,
             createPgPool(config.historyUrl, (err) => logger.debug({ err }, 'postgres connection error')),
             schemaNameFor(config.queuePrefix),
           );
-    this.queue = createDeliveryQueue(this.redis, this.keys, 'fast');
-    this.queues = { fast: this.queue, slow: createDeliveryQueue(this.redis, this.keys, 'slow') };
-    for (const q of Object.values(this.queues)) q.on('error', (err: Error) => logger.debug({ err }, 'queue error'));
+    this.queue = first.queues.fast;
+    this.queues = first.queues;
     this.health = new HealthBoard(this.redis, this.keys);
     this.publisherKeys = new PublisherKeys(this.redis, this.keys);
     this.audit = new AuditLog(this.redis, this.keys);
@@ -98,10 +129,10 @@ export class Runtime {
     this.producer = new Producer({
       redis: this.redis,
       keys: this.keys,
-      queues: this.queues,
+      shards: this.shards,
       health: this.health,
       registry: this.registry,
-      history: this.history,
+      drainedDedupe: config.drainQueueShards.length === 0 ? undefined : new DrainedDedupe(config.queuePrefix, config.drainQueueShards),
       defaultScheduleS: config.retryScheduleS,
       defaultTimeoutMs: config.requestTimeoutMs,
       dedupeTtlMs: Math.round(config.dedupeTtlDays * DAY_MS),
@@ -178,7 +209,7 @@ export class Runtime {
     // A queue closed before its init finished: BullMQ reports the init's failure (the
     // connection closed under it) as an 'error' after close() removed every listener, an
     // unhandled rejection. Let the inits settle first, briefly (Redis away: they fail fast).
-    const queues = Object.values(this.queues);
+    const queues = this.allShards.flatMap((s) => Object.values(s.queues));
     await Promise.race([Promise.allSettled(queues.map((q) => q.waitUntilReady())), new Promise((r) => setTimeout(r, QUEUE_INIT_WAIT_MS).unref())]);
     for (const q of queues) await q.close().catch(() => undefined);
     // close() waits for requests in flight, and one to a black hole lasts its whole timeout:

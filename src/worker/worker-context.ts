@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { RedisTopology } from '../redis/topology.js';
+import type { Shard, ShardRouter } from '../queue/shard.js';
 
 /** What a worker needs from the process (a Runtime has it all). */
 export interface WorkerContext {
@@ -27,6 +28,10 @@ export interface WorkerContext {
   readonly historyStore: HistoryStore;
   /** The slow lane's queue takes postbacks the fast lane hands over; the reconciler re-enqueues in either. */
   readonly queues: Readonly<Record<Lane, DeliveryQueue>>;
+  /** The shards of QUEUE_SHARDS (its own queues and live records each). */
+  readonly shards: ShardRouter;
+  /** The current shards, then those still drained (DRAIN_QUEUE_SHARDS). */
+  readonly allShards: readonly Shard[];
   readonly health: HealthBoard;
   readonly healthPolicy: HealthPolicy;
   readonly metrics: Metrics;

@@ -13,15 +13,19 @@ import { createRedis } from '../redis/connection.js';
 import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
 import { createDeliveryWorker } from './delivery-worker.js';
+import type { Shard } from '../queue/shard.js';
 import { createLaneMover } from './lane-mover.js';
 import type { WorkerContext } from './worker-context.js';
 import { LaneGovernor } from './lane-governor.js';
 import { OrphanReconciler } from './orphan-reconciler.js';
 
 export interface WorkerService {
-  /** The fast lane's worker (healthy endpoints). */
+  /** The fast lane's worker (healthy endpoints) of the first shard consumed. */
   readonly worker: Worker<QueueJobData>;
+  /** The first shard's lanes (the only ones with QUEUE_SHARDS=1). */
   readonly workers: Readonly<Record<Lane, Worker<QueueJobData>>>;
+  /** Every shard this process consumes (WORKER_SHARDS, plus DRAIN_QUEUE_SHARDS's), with its lanes' workers. */
+  readonly shards: readonly { readonly shard: Shard; readonly workers: Readonly<Record<Lane, Worker<QueueJobData>>> }[];
   readonly reporter: HealthReporter;
   readonly agent: Agent;
   /** Stops taking jobs; waits up to SHUTDOWN_TIMEOUT_MS for in-flight attempts. */
@@ -67,72 +71,71 @@ export function startWorker(runtime: WorkerContext): WorkerService {
   });
 
   const governor = new LaneGovernor();
-  const common = {
-    governor,
-    registry: runtime.registry,
-    history: runtime.history,
-    dispatcher: agent,
-    defaultScheduleS: config.retryScheduleS,
-    maxAttemptMs: config.workerLockMs - 1000,
-    logger,
-    metrics: runtime.metrics,
-    board,
-    reporter,
-    policy: runtime.healthPolicy,
-    redis: runtime.redis,
-    keys: runtime.keys,
-    queues: runtime.queues,
-    writer: new AttemptWriter(runtime.history, {
-      // The attempt that made a postback final hands its ordering key's turn on: wake the next.
-      onTurn: (postbackId: string) =>
-        void wakeForTurn(runtime.queues, postbackId).catch((err: unknown) => logger.debug({ postbackId, err }, 'could not wake the next postback of an ordering key: it looks again by itself')),
-    }),
-  };
-  const base = { connection, keys: runtime.keys, lockMs: config.workerLockMs, stalledIntervalMs: config.workerStalledIntervalMs };
   const fastMax = config.perOriginConcurrency;
   const slowMax = config.slowLaneOriginMax;
-  const toSlowLane = createLaneMover(runtime.queues.slow);
-  const workers: Record<Lane, Worker<QueueJobData>> = {
-    fast: createDeliveryWorker(
-      { ...base, concurrency: config.workerConcurrency },
-      {
-        ...common,
-        lane: 'fast',
-        limiter: new AdaptiveLimiter({ initial: Math.min(FAST_INITIAL_PER_ORIGIN, fastMax), min: 1, max: fastMax }),
-        toSlowLane,
-      },
-    ),
-    slow: createDeliveryWorker(
-      { ...base, concurrency: config.slowLaneConcurrency },
-      { ...common, lane: 'slow', limiter: new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax }) },
-    ),
-  };
-  const orphans = new OrphanReconciler({ history: runtime.history, registry: runtime.registry, queues: runtime.queues, health: board, logger });
-  const onFailed = (job: Job<QueueJobData> | undefined, err: Error): void => {
-    // The processor records its own outcomes. A job that BullMQ failed for good on its own
-    // (stalled too often, an error before any attempt, a record that could not be written)
-    // must not stay `queued` or `retrying` in history: mark it failed.
-    if (!job?.id || job.finishedOn === undefined) return;
-    if (job.name === BATCH_JOB_NAME) {
-      // Its pending postbacks get jobs of their own now (at-least-once): the orphan scan may
-      // have passed their records while the batch still existed.
-      const ids = batchPostbackIds(job.data);
-      logger.error({ batchId: job.id, postbacks: ids.length, err }, 'batch job failed for good: its pending postbacks are sent as jobs of their own');
-      orphans
-        .settleBatch(ids)
-        .catch((e: unknown) => logger.error({ batchId: job.id, err: e }, 'could not settle a failed batch: the orphan scan will, once Redis answers'));
-      return;
+  // Per lane, one limiter for every shard: per-origin limits hold per process, whatever the shard.
+  const fastLimiter = new AdaptiveLimiter({ initial: Math.min(FAST_INITIAL_PER_ORIGIN, fastMax), min: 1, max: fastMax });
+  const slowLimiter = new AdaptiveLimiter({ initial: Math.min(SLOW_INITIAL_PER_ORIGIN, slowMax), min: 1, max: slowMax });
+  const base = { connection, lockMs: config.workerLockMs, stalledIntervalMs: config.workerStalledIntervalMs };
+  const consumed = consumedShards(runtime);
+  const parts = consumed.map((shard) => {
+    const common = {
+      governor,
+      registry: runtime.registry,
+      history: shard.history,
+      dispatcher: agent,
+      defaultScheduleS: config.retryScheduleS,
+      maxAttemptMs: config.workerLockMs - 1000,
+      logger,
+      metrics: runtime.metrics,
+      board,
+      reporter,
+      policy: runtime.healthPolicy,
+      redis: runtime.redis,
+      keys: runtime.keys,
+      queues: shard.queues,
+      writer: new AttemptWriter(shard.history, {
+        // The attempt that made a postback final hands its ordering key's turn on: wake the next.
+        onTurn: (postbackId: string) =>
+          void wakeForTurn(shard.queues, postbackId).catch((err: unknown) => logger.debug({ postbackId, err }, 'could not wake the next postback of an ordering key: it looks again by itself')),
+      }),
+    };
+    const workers: Record<Lane, Worker<QueueJobData>> = {
+      fast: createDeliveryWorker(
+        { ...base, keys: shard.keys, concurrency: config.workerConcurrency },
+        { ...common, lane: 'fast', limiter: fastLimiter, toSlowLane: createLaneMover(shard.queues.slow) },
+      ),
+      slow: createDeliveryWorker({ ...base, keys: shard.keys, concurrency: config.slowLaneConcurrency }, { ...common, lane: 'slow', limiter: slowLimiter }),
+    };
+    const orphans = new OrphanReconciler({ history: shard.history, registry: runtime.registry, queues: shard.queues, health: board, logger });
+    const onFailed = (job: Job<QueueJobData> | undefined, err: Error): void => {
+      // The processor records its own outcomes. A job that BullMQ failed for good on its own
+      // (stalled too often, an error before any attempt, a record that could not be written)
+      // must not stay `queued` or `retrying` in history: mark it failed.
+      if (!job?.id || job.finishedOn === undefined) return;
+      if (job.name === BATCH_JOB_NAME) {
+        // Its pending postbacks get jobs of their own now (at-least-once): the orphan scan may
+        // have passed their records while the batch still existed.
+        const ids = batchPostbackIds(job.data);
+        logger.error({ batchId: job.id, postbacks: ids.length, err }, 'batch job failed for good: its pending postbacks are sent as jobs of their own');
+        orphans
+          .settleBatch(ids)
+          .catch((e: unknown) => logger.error({ batchId: job.id, err: e }, 'could not settle a failed batch: the orphan scan will, once Redis answers'));
+        return;
+      }
+      if (err.name === 'UnrecoverableError') return;
+      logger.error({ postbackId: job.id, err }, 'job failed outside an attempt');
+      markFailedIfPending(shard.history, job.id, 'other', Date.now()).catch((e: unknown) =>
+        logger.error({ postbackId: job.id, err: e }, 'could not mark a failed job failed in history'),
+      );
+    };
+    for (const w of Object.values(workers)) {
+      w.on('error', (err: Error) => logger.error({ err }, 'worker error'));
+      w.on('failed', onFailed);
     }
-    if (err.name === 'UnrecoverableError') return;
-    logger.error({ postbackId: job.id, err }, 'job failed outside an attempt');
-    markFailedIfPending(runtime.history, job.id, 'other', Date.now()).catch((e: unknown) =>
-      logger.error({ postbackId: job.id, err: e }, 'could not mark a failed job failed in history'),
-    );
-  };
-  for (const w of Object.values(workers)) {
-    w.on('error', (err: Error) => logger.error({ err }, 'worker error'));
-    w.on('failed', onFailed);
-  }
+    return { shard, workers, orphans };
+  });
+  const allWorkers = parts.flatMap((p) => Object.values(p.workers));
   // Take jobs only once the health states are known: a new worker must not send to an
   // endpoint whose circuit other workers opened.
   const onRunError = (err: unknown): void => logger.error({ err }, 'worker stopped on an error');
@@ -140,7 +143,7 @@ export function startWorker(runtime: WorkerContext): WorkerService {
     .refresh()
     .catch((err: unknown) => logger.warn({ err }, 'health states not read at start'))
     .finally(() => {
-      for (const w of Object.values(workers)) if (!w.closing) w.run().catch(onRunError);
+      for (const w of allWorkers) if (!w.closing) w.run().catch(onRunError);
     });
   board.start((err) => logger.warn({ err }, 'health states refresh failed'));
   reporter.start(HEALTH_FLUSH_MS, (err) => logger.warn({ err }, 'health flush failed'));
@@ -150,31 +153,35 @@ export function startWorker(runtime: WorkerContext): WorkerService {
   }, REGISTRY_REFRESH_MS);
   refresh.unref();
   const trim = setInterval(() => {
-    trimIndex(runtime.history, Date.now()).catch((err: unknown) => logger.warn({ err }, 'history index trim failed'));
+    for (const { shard } of parts) trimIndex(shard.history, Date.now()).catch((err: unknown) => logger.warn({ err }, 'history index trim failed'));
   }, TRIM_EVERY_MS);
   trim.unref();
-  orphans.start();
-  const historyJobs = runtime.historyStore instanceof PostgresHistoryStore ? startPostgresHistoryJobs(runtime.historyStore, runtime.history, logger) : undefined;
+  for (const p of parts) p.orphans.start();
+  const historyJobs =
+    runtime.historyStore instanceof PostgresHistoryStore
+      ? startPostgresHistoryJobs(runtime.historyStore, parts.map((p) => p.shard.history), logger)
+      : undefined;
 
   logger.info(
-    { concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix },
+    { concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix, shards: consumed.map((s) => s.prefix) },
     'worker started',
   );
 
   let closing: Promise<void> | undefined;
   return {
-    worker: workers.fast,
-    workers,
+    worker: parts[0]!.workers.fast,
+    workers: parts[0]!.workers,
+    shards: parts.map(({ shard, workers }) => ({ shard, workers })),
     reporter,
     agent,
     close() {
       closing ??= (async () => {
         clearInterval(refresh);
         clearInterval(trim);
-        await orphans.stop();
+        await Promise.all(parts.map((p) => p.orphans.stop()));
         // Slow-lane jobs waiting for the governor go back to the queue rather than start now.
         governor.close();
-        const all = Object.values(workers);
+        const all = allWorkers;
         const graceful = Promise.all(all.map((w) => w.close()));
         const timedOut = await Promise.race([
           graceful.then(() => false),
@@ -197,4 +204,14 @@ export function startWorker(runtime: WorkerContext): WorkerService {
       return closing;
     },
   };
+}
+
+/**
+ * The shards a worker process consumes: WORKER_SHARDS of the current layout (all when
+ * unset), then every shard of DRAIN_QUEUE_SHARDS's layouts that is not current.
+ */
+export function consumedShards(runtime: Pick<WorkerContext, 'config' | 'shards' | 'allShards'>): Shard[] {
+  const current = runtime.shards.shards;
+  const picked = runtime.config.workerShards === undefined ? [...current] : runtime.config.workerShards.map((i) => current[i]!);
+  return [...picked, ...runtime.allShards.slice(current.length)];
 }

@@ -127,9 +127,11 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     async historySynced(timeoutMs = 15_000) {
       if (runtime.historyStore.kind === 'redis') return;
       // Records still queued reach PostgreSQL through the sweep a few seconds on: sweep now.
-      await sweepQueued(runtime.history, Date.now() + 1);
+      const shards = runtime.allShards.map((s) => s.history);
+      for (const shard of shards) await sweepQueued(shard, Date.now() + 1);
       const deadline = Date.now() + timeoutMs;
-      while ((await runtime.redis.xlen(runtime.keys.outbox)) > 0) {
+      const waiting = async (): Promise<number> => (await Promise.all(shards.map((h) => runtime.redis.xlen(h.keys.outbox)))).reduce((a, b) => a + b, 0);
+      while ((await waiting()) > 0) {
         if (Date.now() > deadline) throw new Error('history outbox not written to PostgreSQL in time');
         await new Promise((res) => setTimeout(res, 20));
       }

@@ -21,7 +21,13 @@ function arrivalOrder(receiver: Receiver, path: string): Map<string, string[]> {
 
 const event = (click: string, state: string, extra: Record<string, unknown> = {}) => ({ id: `${click}-${state}`, type: 'conversion', state, click_id: click, endpoint_id: 'ordered', ...extra });
 
-describe.each(HISTORY_STORES)('ordering (ordering_key), %s history', (_store, storeEnv) => {
+// Ordering holds on either history store, and per shard: the plain layout, and the endpoints spread over 3 shards.
+const VARIANTS: readonly [string, string, () => Record<string, string>][] = [
+  ['redis', '1', () => ({})],
+  ['redis', '3', () => ({})],
+  ['postgres', '1', HISTORY_STORES.find(([name]) => name === 'postgres')![1]],
+];
+describe.each(VARIANTS)('ordering (ordering_key), %s history, QUEUE_SHARDS=%s', (_store, queueShards, storeEnv) => {
   let receiver: Receiver;
   let stack: Stack;
 
@@ -29,7 +35,7 @@ describe.each(HISTORY_STORES)('ordering (ordering_key), %s history', (_store, st
     receiver = new Receiver();
     await receiver.start();
     // Failing first attempts here are on purpose: not a reason to open the endpoint's circuit.
-    stack = await startStack({ RETRY_SCHEDULE: '0,0.4,0.4,0.4,0.4', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0', SLOW_ENDPOINT_MS: '10000', ...storeEnv() });
+    stack = await startStack({ RETRY_SCHEDULE: '0,0.4,0.4,0.4,0.4', CIRCUIT_FAILURES: '1000', AUTO_DISABLE_FAILURES: '0', SLOW_ENDPOINT_MS: '10000', QUEUE_SHARDS: queueShards, ...storeEnv() });
     await stack.runtime.registry.upsert([
       { id: 'ordered', ordering_key: '{click_id}', url: `${receiver.base}/ordered?click={click_id}&state={state}` },
       { id: 'free', url: `${receiver.base}/free?click={click_id}&state={state}` },
@@ -53,7 +59,8 @@ describe.each(HISTORY_STORES)('ordering (ordering_key), %s history', (_store, st
     await stack.waitStatus(approval, ['retrying']);
     const reversal = (await stack.post('/v1/events', event('c1', 'reversed'))).json.events[0].postbacks[0] as string;
     // The approval joined its chain at the head: its job never asks for the turn; the reversal's does.
-    const jobData = async (id: string) => (await stack.runtime.queue.getJob(id))?.data ?? (await stack.runtime.queues.slow.getJob(id))?.data;
+    const { queues } = stack.runtime.shards.of('ordered');
+    const jobData = async (id: string) => (await queues.fast.getJob(id))?.data ?? (await queues.slow.getJob(id))?.data;
     expect(await jobData(approval)).not.toHaveProperty('oc');
     expect(await jobData(reversal)).toMatchObject({ oc: 1 });
     // Another key of the same endpoint is not held back.
@@ -75,7 +82,7 @@ describe.each(HISTORY_STORES)('ordering (ordering_key), %s history', (_store, st
     const reversedAt = receiver.requests.find((r) => r.url.includes('click=c1&state=reversed'))!.at;
     expect(reversedAt - approvedAt).toBeLessThan(1500);
     // The chain is gone with its last member.
-    expect(await stack.runtime.redis.exists(stack.runtime.keys.chain('ordered', 'c1'))).toBe(0);
+    expect(await stack.runtime.redis.exists(stack.runtime.shards.of('ordered').keys.chain('ordered', 'c1'))).toBe(0);
   });
 
   it('sends the states of one key from one batch in enqueue order, each key on its own, while unordered endpoints go at once', async () => {

@@ -7,26 +7,31 @@ import type { PostgresHistoryStore } from './postgres-history-store.js';
 const MAINTAIN_EVERY_MS = 3_600_000;
 
 export interface PostgresHistoryJobs {
+  /** The first shard's flusher (the only one without QUEUE_SHARDS). */
   readonly flusher: OutboxFlusher;
+  /** One per shard: each shard has its own outbox (its records' scripts append to it). */
+  readonly flushers: readonly OutboxFlusher[];
   /** One maintenance round now (tests, and the first one at start). */
   maintain(nowMs?: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 /**
- * What a worker process runs for PostgreSQL history: the outbox flusher (one process at a
- * time writes) and partition maintenance (one at a time, hourly).
+ * What a worker process runs for PostgreSQL history: an outbox flusher per shard it
+ * consumes (each shard's records append to that shard's outbox; one process at a time
+ * writes each) and partition maintenance (one at a time, hourly).
  */
-export function startPostgresHistoryJobs(store: PostgresHistoryStore, live: HistoryContext, logger: Logger): PostgresHistoryJobs {
-  const flusher = new OutboxFlusher({
-    live,
+export function startPostgresHistoryJobs(store: PostgresHistoryStore, lives: readonly HistoryContext[], logger: Logger): PostgresHistoryJobs {
+  const live = lives[0]!;
+  const flushers = lives.map((shard) => new OutboxFlusher({
+    live: shard,
     pool: store.pool,
     schema: store.schema,
     upsertSql: store.upsertSql,
     partitions: store.partitions,
     logger,
     beforeFlush: () => store.ensureSchema(),
-  });
+  }));
   const maintain = async (nowMs = Date.now()): Promise<string[]> => {
     await store.ensureSchema();
     const dropped = await store.partitions.maintain(nowMs, live.retentionMs);
@@ -37,13 +42,14 @@ export function startPostgresHistoryJobs(store: PostgresHistoryStore, live: Hist
   void maintain().catch(warn);
   const timer = setInterval(() => void maintain().catch(warn), MAINTAIN_EVERY_MS);
   timer.unref();
-  flusher.start();
+  for (const f of flushers) f.start();
   return {
-    flusher,
+    flusher: flushers[0]!,
+    flushers,
     maintain,
     async stop() {
       clearInterval(timer);
-      await flusher.stop();
+      await Promise.all(flushers.map((f) => f.stop()));
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { RenderedRequest } from '../../endpoints/rendered-request.js';
-import { getRecord, getReplayRequest, getStatuses } from '../get-record.js';
+import { getRecordIn, getReplayRequestIn, getStatusesIn } from '../shard-reads.js';
 import type { HistoryContext } from '../history-context.js';
 import type { HistoryStore } from '../history-store.js';
 import type { PostbackRecord } from '../postback-record.js';
@@ -25,12 +25,13 @@ export class PostgresHistoryStore implements HistoryStore {
   readonly partitions: PartitionKeeper;
   /** The flusher's statement, built once. */
   readonly upsertSql: string;
-  private readonly live: HistoryContext;
+  /** The live records of every shard (one without QUEUE_SHARDS). */
+  private readonly live: readonly HistoryContext[];
   private readonly table: string;
   private schemaReady: Promise<void> | undefined;
 
-  constructor(live: HistoryContext, pool: PgPool, schema: string) {
-    this.live = live;
+  constructor(live: HistoryContext | readonly HistoryContext[], pool: PgPool, schema: string) {
+    this.live = Array.isArray(live) ? live : [live as HistoryContext];
     this.pool = pool;
     this.schema = schema;
     this.partitions = new PartitionKeeper(pool, schema);
@@ -51,14 +52,14 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async getRecord(postbackId: string): Promise<PostbackRecord | undefined> {
-    const live = await getRecord(this.live, postbackId);
+    const live = await getRecordIn(this.live, postbackId);
     if (live !== undefined) return live;
     const rows = await this.read<PostbackRow>(`SELECT * FROM ${this.table} WHERE id = $1`, [postbackId]);
     return rows[0] === undefined ? undefined : recordFromRow(rows[0]);
   }
 
   async getReplayRequest(postbackId: string): Promise<RenderedRequest | undefined> {
-    const live = await getReplayRequest(this.live, postbackId);
+    const live = await getReplayRequestIn(this.live, postbackId);
     if (live !== undefined) return live;
     const rows = await this.read<PostbackRow>(`SELECT * FROM ${this.table} WHERE id = $1`, [postbackId]);
     const row = rows[0];
@@ -75,7 +76,7 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async statuses(postbackIds: readonly string[]): Promise<Map<string, string>> {
-    const out = await getStatuses(this.live, postbackIds);
+    const out = await getStatusesIn(this.live, postbackIds);
     const rest = postbackIds.filter((id) => !out.has(id));
     if (rest.length === 0) return out;
     const rows = await this.read<{ id: string; status: string }>(`SELECT id, status FROM ${this.table} WHERE id = ANY($1::text[])`, [rest]);
