@@ -41,7 +41,9 @@ describe('worker faults under load', () => {
     await receiver.stop();
   });
 
-  it('a worker SIGKILLed mid-load: all delivered by the next worker, duplicates within the in-flight count', async () => {
+  // Lock expiry and the stalled check, then 400 deliveries by a cold worker, while another
+  // test file (the Redis topologies') may be running beside it: give it room.
+  it('a worker SIGKILLed mid-load: all delivered by the next worker, duplicates within the in-flight count', { timeout: 90_000 }, async () => {
     const ids = await sendLoad(stack, 'load', 'kill', 400);
     expect(await batchesOf(stack, ids)).toEqual({ batched: 400, batches: 8 });
     const first = spawnWorker(workerEnv);
@@ -59,7 +61,7 @@ describe('worker faults under load', () => {
     }
   });
 
-  it('SIGTERM during load: the worker exits cleanly, in-flight attempts finish, none half-recorded', async () => {
+  it('SIGTERM during load: the worker exits cleanly, in-flight attempts finish, none half-recorded', { timeout: 90_000 }, async () => {
     receiver.requests.length = 0;
     const ids = await sendLoad(stack, 'load', 'term', 300);
     expect(await batchesOf(stack, ids)).toEqual({ batched: 300, batches: 6 });
