@@ -97,6 +97,17 @@ export async function runIsolation() {
     console.log(`| ${r.name} | ${h.postbacks} | ${f(h.arrived_by_grace_pct, 1)}% | ${f(h.arrived_by_end_pct, 1)}% | ${f(h.p50_ms)}${floor} | ${f(h.p99_ms)}${floor} | ${f(h.p99_over_alone, 2)}${floor} | ${o ? o.postbacks : '-'} | ${outcome} | ${f(run.send.post_p99_ms)} |`);
   }
   if (footnote) console.log('\n* over the healthy postbacks that arrived by the end of the drain; the others never arrived, so the true figure is higher.');
+  // Where the time went while sending: CPU of each part, the dispatcher's event loop, Redis's
+  // own answer time (a connection nothing else uses) and the commands that held it over 1 ms.
+  console.log('\n| run (while sending) | dispatcher CPU s | Redis CPU s | sender CPU s | event loop delay p99 / max ms | Redis PING p99 / max ms | Redis commands over 1 ms (total ms) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of plan) {
+    const s = runs[r.key]?.send;
+    if (!s?.cpu_ms) continue;
+    const loop = s.dispatcher_event_loop_delay;
+    const slow = s.redis_slow_commands;
+    console.log(`| ${r.name} | ${f(s.cpu_ms.dispatcher / 1000, 1)} | ${f(s.cpu_ms.redis / 1000, 1)} | ${f(s.cpu_ms.bench_sender / 1000, 1)} | ${f(loop.p99_ms, 1)} / ${f(loop.max_ms, 1)} | ${f(s.redis_ping_ms.p99, 1)} / ${f(s.redis_ping_ms.max, 1)} | ${slow.over_1ms} (${slow.ms_over_1ms}) |`);
+  }
   console.log('\n| target | value | target | met |');
   console.log('|---|---|---|---|');
   for (const [k, v, t, ok] of targets) console.log(`| ${k} | ${f(v, 2)} | ${t} | ${ok ? 'yes' : 'no'} |`);

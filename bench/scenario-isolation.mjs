@@ -5,6 +5,9 @@
 //   - ISOLATION_OTHERS other publishers, each its own origin (port), OTHER_RATE/s each,
 //     ISOLATION_KIND "dead" (accepts TCP, never answers; timeout_ms 2000) or "slow"
 //     (200 after 3 s), or "none" (the healthy publisher alone: the baseline).
+// While sending it also records where time went: each part's CPU, the dispatcher's event-loop
+// delay, Redis's PING time from a connection of its own, and Redis's slowlog (over 1 ms);
+// ISOLATION_TRACE / ISOLATION_TIMELINE write per-postback latencies and 250 ms counters.
 // Prints one JSON line (the run's figures) last, for lib.mjs runScenario. Every child is
 // killed on the way out, whatever happens; every wait below is bounded in time.
 import { spawn } from 'node:child_process';
@@ -13,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { VARIABLES } from '../dist/src/config/schema.js';
-import { freePort, percentile, sleep, startChild, startRedis } from './lib.mjs';
+import { freePort, percentile, redisCpuMicros, sleep, startChild, startRedis } from './lib.mjs';
+import { readFileSync } from 'node:fs';
 
 const env = process.env;
 const KIND = env.ISOLATION_KIND ?? 'none';
@@ -146,6 +150,27 @@ async function api(base, method, path, body) {
   return { status: r.statusCode, text, json: () => JSON.parse(text) };
 }
 
+/** A process's CPU time so far (user + system, ms), from /proc (Linux). */
+function processCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Math.round(((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // utime, stime in clock ticks (100/s)
+}
+
+/** The slowlog entries tallied by command (a script by its SHA's first 8 characters): count and ms. */
+function slowByCommand(entries) {
+  const out = {};
+  for (const e of entries) {
+    const [cmd, arg] = e.cmd.split(' ');
+    const name = cmd.toLowerCase() === 'evalsha' ? `evalsha ${arg.slice(0, 8)}` : cmd.toLowerCase();
+    const t = (out[name] ??= { count: 0, ms: 0 });
+    t.count++;
+    t.ms += e.us / 1000;
+  }
+  for (const t of Object.values(out)) t.ms = Math.round(t.ms);
+  return out;
+}
+
 /** Sum of a Prometheus metric's samples whose labels contain `labels` (text format). */
 function metricSum(text, name, labels = '') {
   let sum = 0;
@@ -256,9 +281,59 @@ try {
   // The measured run (API timings from here on only).
   postLatencies.length = 0;
   log(`sending ${HEALTHY_RATE}/s healthy + ${OTHERS} x ${OTHER_RATE}/s ${KIND} for ${SECONDS} s`);
+  // The event loop's delay during the send: prom-client resets its histogram on every read.
+  await api(d.base, 'GET', '/metrics').catch(() => undefined);
+  // Redis's own answer time during the send, from a connection nothing else uses: tells a
+  // busy Redis apart from a busy dispatcher when the healthy figures move.
+  await redis.redis.config('SET', 'slowlog-log-slower-than', '1000');
+  await redis.redis.config('SET', 'slowlog-max-len', '100000');
+  await redis.redis.slowlog('RESET');
+  const pings = [];
+  let pinging = true;
+  const pinger = (async () => {
+    while (pinging) {
+      const t = performance.now();
+      await redis.redis.ping();
+      pings.push(performance.now() - t);
+      await sleep(10);
+    }
+  })();
+  // ISOLATION_TIMELINE=FILE: the dispatcher's work counters every 250 ms during the send
+  // (one JSON line each), to line latency spikes up with what the dispatcher was doing.
+  const timeline = env.ISOLATION_TIMELINE ? (await import('node:fs')).createWriteStream(env.ISOLATION_TIMELINE) : undefined;
+  const sampler = timeline && setInterval(async () => {
+    const m = await api(d.base, 'GET', '/metrics').catch(() => undefined);
+    if (!m) return;
+    const t = m.text;
+    timeline.write(JSON.stringify({
+      at: Date.now(),
+      sent: metricSum(t, 'postback_attempts_total'),
+      circuit_open: metricSum(t, 'postback_endpoint_attempts_total', 'outcome="circuit_open"'),
+      parked: metricSum(t, 'postback_parked_total'),
+      lane_moves: metricSum(t, 'postback_lane_moves_total'),
+      finals: metricSum(t, 'postback_deliveries_total'),
+      skipped: metricSum(t, 'postback_skipped_total'),
+    }) + '\n');
+  }, 250);
+  const cpuStart = { dispatcher: processCpuMs(dispatcherChild.pid), redis: await redisCpuMicros(redis.redis), bench: process.cpuUsage() };
   const sendStart = Date.now();
   const sending = await paced([{ ...healthyPublisher, prefix: 'h-' }, ...otherPublishers], SECONDS, (e) => (e.endpoint_id === 'healthy' ? 'healthy' : 'others'));
   const sendEnd = Date.now();
+  if (sampler) clearInterval(sampler);
+  // CPU the run's parts used while sending (ms): what the other publishers' traffic costs, in
+  // figures the machine's noise moves less than latency.
+  const benchCpu = process.cpuUsage(cpuStart.bench);
+  const cpuMs = {
+    dispatcher: processCpuMs(dispatcherChild.pid) - cpuStart.dispatcher,
+    redis: Math.round(((await redisCpuMicros(redis.redis)) - cpuStart.redis) / 1000),
+    bench_sender: Math.round((benchCpu.user + benchCpu.system) / 1000),
+  };
+  pinging = false;
+  await pinger;
+  pings.sort((a, b) => a - b);
+  const loopText = (await api(d.base, 'GET', '/metrics').catch(() => undefined))?.text ?? '';
+  const loopMs = (name) => Math.round(metricSum(loopText, `postback_process_nodejs_eventloop_lag_${name}_seconds`) * 1e4) / 10;
+  const eventLoop = { p50_ms: loopMs('p50'), p99_ms: loopMs('p99'), max_ms: loopMs('max') };
 
   // Grace: the healthy postbacks have GRACE_S after the last send to arrive.
   const graceEnd = sendEnd + GRACE_S * 1000;
@@ -294,6 +369,9 @@ try {
   const metricsText = (await api(d.base, 'GET', '/metrics').catch(() => undefined))?.text ?? '';
   // Redis work of the run (before the history read below adds its own): calls per command.
   const redisCommands = topCommands(await redis.redis.info('commandstats'));
+  // Commands that held Redis over 1 ms during the run (its slowlog), longest first.
+  const slow = (await redis.redis.slowlog('GET', 100000)).map(([, , us, args]) => ({ us, cmd: args.slice(0, 3).map((a) => String(a).slice(0, 60)).join(' ') }));
+  slow.sort((a, b) => b.us - a.us);
   const history = await historyByEndpoint(d.base, createdTotal);
   const lat = end.latencies;
   postLatencies.sort((a, b) => a - b);
@@ -312,7 +390,7 @@ try {
     },
     others: OTHERS,
     seconds: SECONDS,
-    send: { ...sending, batching: BATCHING, tick_ms: TICK_MS, post_errors: postErrors, post_p50_ms: percentile(postLatencies, 50), post_p99_ms: percentile(postLatencies, 99) },
+    send: { ...sending, batching: BATCHING, tick_ms: TICK_MS, post_errors: postErrors, post_p50_ms: percentile(postLatencies, 50), post_p99_ms: percentile(postLatencies, 99), dispatcher_event_loop_delay: eventLoop, redis_slow_commands: { over_1ms: slow.length, ms_over_1ms: Math.round(slow.reduce((a, c) => a + c.us, 0) / 1000), by_command: slowByCommand(slow), longest: slow.slice(0, 12) }, cpu_ms: cpuMs, redis_ping_ms: { p50: percentile(pings, 50), p99: percentile(pings, 99), max: pings.at(-1) } },
     healthy: {
       rate: HEALTHY_RATE,
       sent: tally.healthy.sent,
