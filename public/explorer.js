@@ -3,6 +3,7 @@
 // wires the page together.
 import { getKey, askKey, showAuthState, wireKeyDialog } from './explorer/api-key.js';
 import { $ } from './explorer/dom.js';
+import { openEndpointEditor, wireEndpointForm } from './explorer/endpoint-form.js';
 import { loadEndpoints, wireEndpointsView } from './explorer/endpoints-view.js';
 import { tzNote } from './explorer/format.js';
 import { FILTER_INPUTS, loadPickers, setRange } from './explorer/history-filters.js';
@@ -10,6 +11,7 @@ import { downloadCsv, loadList, updateDirty } from './explorer/history-list.js';
 import { wireMessages } from './explorer/messages.js';
 import { loadOverview, wireOverview } from './explorer/overview-view.js';
 import { closeDetail, isDetailOpen, reloadDetail, wireDetail } from './explorer/postback-detail.js';
+import { loadWhoami } from './explorer/whoami.js';
 
 const VIEWS = ['postbacks', 'overview', 'endpoints'];
 let view = 'postbacks';
@@ -27,6 +29,7 @@ function showView(name) {
 
 /** After a key was given: (re)load what the page shows with it. */
 function start() {
+  loadWhoami();
   reloadDetail();
   loadList();
   loadPickers();
@@ -55,7 +58,8 @@ wireMessages();
 wireHistory();
 wireDetail();
 wireOverview();
-wireEndpointsView();
+wireEndpointsView(openEndpointEditor);
+wireEndpointForm();
 document.querySelectorAll('[data-view]').forEach((b) => b.addEventListener('click', () => showView(b.dataset.view)));
 
 $('tz-note').textContent = tzNote();

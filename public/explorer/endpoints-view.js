@@ -6,8 +6,10 @@ import { fmtTime, pct } from './format.js';
 import { hideMessage, reportError } from './messages.js';
 
 let seqNow = 0;
+let onEdit = () => {};
 
-function healthBadge(state) {
+/** A health state as a coloured badge. */
+export function healthBadge(state) {
   const s = String(state || 'healthy');
   const cls = s === 'healthy' ? 'ok' : s === 'degraded' ? 'retrying' : s === 'open' ? 'bad' : 'queued';
   return el('span', { className: 'badge ' + cls, 'data-testid': 'health-state' }, s);
@@ -30,6 +32,8 @@ function endpointRow(ep) {
   const disabled = isDisabled(ep);
   const toggle = el('button', { type: 'button', 'data-testid': 'endpoint-toggle', 'aria-label': (disabled ? 'Enable ' : 'Disable ') + ep.id }, disabled ? 'Enable' : 'Disable');
   toggle.addEventListener('click', () => toggleEndpoint(ep.id, disabled, toggle));
+  const edit = el('button', { type: 'button', 'data-testid': 'endpoint-edit', 'data-id': String(ep.id), 'aria-label': 'Edit ' + ep.id }, 'Edit');
+  edit.addEventListener('click', () => onEdit(String(ep.id), edit));
   const lastErr = h.last_error ? el('span', null, el('code', null, String(h.last_error)), h.last_error_at ? el('span', { className: 'muted' }, ' ' + fmtTime(h.last_error_at)) : null) : '\u2014';
   return el('tr', { 'data-testid': 'endpoint-row', dataset: { id: String(ep.id) } },
     el('td', { 'data-col': 'id' }, el('code', null, String(ep.id))),
@@ -38,7 +42,7 @@ function endpointRow(ep) {
     el('td', { 'data-col': 'success', className: 'num', title: dash(h.attempts_5m) + ' attempts in 5 min' }, pct(h.success_rate_5m)),
     el('td', { 'data-col': 'p99', className: 'num' }, h.latency_p99_ms === null || h.latency_p99_ms === undefined ? '\u2014' : h.latency_p99_ms + ' ms'),
     el('td', { 'data-col': 'last-error' }, lastErr),
-    el('td', { 'data-col': 'action', className: 'actions-cell' }, toggle));
+    el('td', { 'data-col': 'action', className: 'actions-cell' }, edit, ' ', toggle));
 }
 
 export async function loadEndpoints() {
@@ -70,6 +74,8 @@ async function toggleEndpoint(id, enable, btn) {
   }
 }
 
-export function wireEndpointsView() {
+/** Wires Refresh; `edit(id, button)` opens the settings of an endpoint (its row's Edit button). */
+export function wireEndpointsView(edit) {
+  onEdit = edit;
   $('endpoints-refresh').addEventListener('click', loadEndpoints);
 }

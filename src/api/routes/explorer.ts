@@ -28,14 +28,19 @@ export const EXPLORER_MODULES = [
   'api-client',
   'api-key',
   'dom',
+  'endpoint-form',
+  'endpoint-form-fields',
+  'endpoint-preview',
   'endpoint-test',
   'endpoints-view',
+  'field-errors',
   'format',
   'history-filters',
   'history-list',
   'messages',
   'overview-view',
   'postback-detail',
+  'whoami',
 ] as const;
 
 /**
