@@ -76,25 +76,36 @@ export function rebase(ep) {
   loaded.hadToken = base.security_token === MASK;
 }
 
+/** Selects preset `name`, adding an option for it if the list lacks it (a preset this page was not told of stays). */
+function selectPreset(name) {
+  const select = $('ef-preset');
+  if (name && !Array.from(select.options).some((o) => o.value === name)) select.appendChild(el('option', { value: name }, name));
+  select.value = name || '';
+}
+
 /**
  * Fills the form from an endpoint as the API shows it (secrets masked), or empties it
- * (`ep` null). `publisher`: a publisher key's own id, fixed.
+ * (`ep` null). Method, event types, states and the $0 switch show what applies: the
+ * endpoint's own, else its `preset`'s default (the form writes them back as its own).
+ * `publisher`: a publisher key's own id, fixed.
  */
-export function fillForm(ep, publisher) {
+export function fillForm(ep, publisher, preset) {
   const d = ep || {};
+  const defaults = (preset && preset.defaults) || {};
+  const own = (key) => (d[key] !== undefined && d[key] !== null ? d[key] : defaults[key]);
   rebase(ep);
   $('ef-id').value = d.id || '';
   $('ef-id').readOnly = !!ep;
   $('ef-publisher').value = publisher || d.publisher_id || '';
   $('ef-publisher').readOnly = !!publisher;
   $('ef-publisher-hint').textContent = publisher ? 'Your key\u2019s publisher: every endpoint it writes is publisher ' + publisher + '\u2019s.' : 'Events with this publisher_id fire it.';
-  $('ef-preset').value = d.preset || '';
-  setMethod(d.method || 'GET');
+  selectPreset(d.preset);
+  setMethod(own('method') || 'GET');
   $('ef-url').value = d.url || '';
   setParams(d.params);
-  $('ef-events').value = listText(d.events);
-  $('ef-states').value = listText(d.states);
-  $('ef-zero').checked = d.allow_zero_payout === true;
+  $('ef-events').value = listText(own('events'));
+  $('ef-states').value = listText(own('states'));
+  $('ef-zero').checked = own('allow_zero_payout') === true;
   $('ef-token').value = '';
   $('ef-token-remove').checked = false;
   $('ef-token-remove-label').hidden = !loaded.hadToken;

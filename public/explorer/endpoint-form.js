@@ -36,6 +36,11 @@ function loadPresets() {
   return presets;
 }
 
+/** The preset an endpoint names, from GET /v1/presets (undefined: none, or one unknown here). */
+async function presetOf(ep) {
+  return ep && ep.preset ? (await loadPresets()).find((p) => p.name === ep.preset) : undefined;
+}
+
 /**
  * Shows problems in place: [{path, message}] from the API or [{input, message}] from the
  * page. Those naming no field of the form are listed at its top. Returns what to focus.
@@ -104,7 +109,7 @@ export async function openEndpointEditor(id, opener) {
   cancelPreview();
   editor.tried = false;
   showErrors([]);
-  fillForm(ep, editor.publisher);
+  fillForm(ep, editor.publisher, await presetOf(ep));
   setSaved(ep);
   $('ef-test-result').hidden = true;
   $('endpoint-editor').hidden = false;
@@ -137,7 +142,7 @@ async function save(ev) {
     hideMessage();
     showErrors([]);
     editor.tried = false;
-    fillForm(saved, editor.publisher);
+    fillForm(saved, editor.publisher, await presetOf(saved));
     setSaved(saved);
     const warnings = Array.isArray(saved.warnings) ? saved.warnings : [];
     setStatus('Saved endpoint ' + saved.id + (warnings.length ? ' \u2014 warning: ' + warnings.join('; ') : ''));

@@ -236,6 +236,8 @@ describe('Explorer endpoint settings', () => {
     for (const [id, publisher, url] of [['pub7-main', '7', urlA], ['pub8-main', '8', urlB]] as const) {
       expect((await stack.request('PUT', `/v1/endpoints/${id}`, { publisher_id: publisher, url, security_token: `${TOKEN}-${publisher}` }, op)).status).toBe(200);
     }
+    // A preset's endpoint that names no method of its own (MomentScience: POST).
+    expect((await stack.request('PUT', '/v1/endpoints/pub7-ms', { publisher_id: '7', preset: 'momentscience', url: `${receiver.base}/ms` }, op)).status).toBe(200);
     await fire(stack, [
       { id: 'a-1', type: 'conversion', endpoint_id: 'pub7-main' },
       { id: 'a-2', type: 'conversion', endpoint_id: 'pub7-main' },
@@ -253,14 +255,14 @@ describe('Explorer endpoint settings', () => {
     expect(await rows.locator('[data-col=event]').allTextContents()).toEqual(['a-2', 'a-1']);
     expect(await rows.locator('[data-col=endpoint]').allTextContents()).toEqual(['pub7-main', 'pub7-main']);
     const options = (id: string) => p.locator(`#${id} option`).evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
-    await expect.poll(() => options('filter-endpoint')).toEqual(['', 'pub7-main']);
+    await expect.poll(() => options('filter-endpoint')).toEqual(['', 'pub7-main', 'pub7-ms']);
     expect(await options('filter-publisher')).toEqual(['', '7']);
 
     // Its endpoints only.
     await p.click('[data-view=endpoints]');
     const endpointRows = p.locator('[data-testid=endpoint-row]');
-    await expect.poll(() => endpointRows.count()).toBe(1);
-    expect(await endpointRows.getAttribute('data-id')).toBe('pub7-main');
+    await expect.poll(() => endpointRows.count()).toBe(2);
+    expect(await endpointRows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { getAttribute(n: string): string }).getAttribute('data-id')))).toEqual(['pub7-main', 'pub7-ms']);
     expect(await p.content()).not.toContain('pub8-main');
 
     // Edits its own endpoint: the publisher is fixed to its own, the stored token kept.
@@ -281,6 +283,19 @@ describe('Explorer endpoint settings', () => {
     const before = receiver.requests.length;
     expect((await stack.post('/v1/endpoints/pub7-main/test', {}, op)).json.ok).toBe(true);
     expect(receiver.requests[before]!.url).toMatch(new RegExp(`^/a2\\?e=[^&]+&t=${TOKEN}-7&src=portal$`));
+
+    // The form shows what a preset gives an endpoint (POST, $0 on), and saving it unchanged keeps it.
+    await p.click('#ef-close');
+    await p.getByRole('button', { name: 'Edit pub7-ms' }).click();
+    await expect.poll(() => p.locator('#ef-title').textContent()).toBe('Edit endpoint pub7-ms');
+    expect(await p.locator('#ef-method-post').isChecked()).toBe(true);
+    expect(await p.locator('#ef-zero').isChecked()).toBe(true);
+    expect(await paramNames(p)).toEqual([]);
+    await expect.poll(() => previewText(p)).toMatch(new RegExp(`^POST ${receiver.base}/ms\n`));
+    expect(await previewText(p)).toContain('"advertiser_name": "MomentScience"');
+    await p.click('#ef-save');
+    await expect.poll(() => p.locator('#status').textContent()).toBe('Saved endpoint pub7-ms');
+    expect((await stack.get('/v1/endpoints/pub7-ms', op)).json).toMatchObject({ publisher_id: '7', preset: 'momentscience', method: 'POST', allow_zero_payout: true });
 
     // Another publisher's endpoint cannot be reached: an id of theirs is refused in place
     // (preview and Save alike), and their endpoint stays as it was.
