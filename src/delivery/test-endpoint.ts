@@ -3,6 +3,7 @@ import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { validateEvent } from '../events/validate-event.js';
 import { newPostbackId } from '../endpoints/postback-id.js';
+import { renderForDisplay } from '../endpoints/render-for-display.js';
 import { sampleEventFor } from '../endpoints/sample-event.js';
 import { attempt } from './attempt.js';
 
@@ -20,7 +21,7 @@ export interface EndpointTestResult {
 export async function testEndpoint(endpoint: CompiledEndpoint, dispatcher: Dispatcher, event?: unknown): Promise<EndpointTestResult> {
   const validated = validateEvent({ ...sampleEventFor(endpoint, event), endpoint_id: endpoint.id });
   const postbackId = newPostbackId();
-  const request = endpoint.render(validated, postbackId);
+  const request = renderForDisplay(endpoint, validated, postbackId);
   const headers = endpoint.attemptHeaders(request, postbackId, Date.now());
   const { outcome, durationMs } = await attempt(dispatcher, request, headers, endpoint.timeoutMs, endpoint.success);
   return {

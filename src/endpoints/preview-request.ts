@@ -3,6 +3,7 @@ import { checkEvent } from '../events/validate-event.js';
 import type { CompiledEndpoint, SkipReason } from './compile-endpoint.js';
 import { newPostbackId } from './postback-id.js';
 import type { RenderedRequest } from './rendered-request.js';
+import { renderForDisplay } from './render-for-display.js';
 import { sampleEventFor } from './sample-event.js';
 
 export interface RequestPreview {
@@ -25,7 +26,7 @@ export function previewRequest(endpoint: CompiledEndpoint, given?: unknown): Req
   if (checked.details !== undefined) {
     throw new ValidationError(`invalid event: ${checked.details.map((d) => `${d.path} ${d.message}`).join('; ')}`, checked.details);
   }
-  const request = endpoint.render(checked.event, newPostbackId());
+  const request = renderForDisplay(endpoint, checked.event, newPostbackId());
   return {
     request: endpoint.maskRequest(request),
     event: JSON.parse(endpoint.masker.mask(JSON.stringify(sample))) as Record<string, unknown>,

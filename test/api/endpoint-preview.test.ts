@@ -82,6 +82,19 @@ describe('endpoint preview', () => {
     expect(detail!.message).toMatch(message);
   });
 
+  it('masks secrets in a rendering error too (a raw URL macro that is no http URL), as the test route does', async () => {
+    const def = { url: '{security_token|raw}', security_token: `not-a-url-${TOKEN}` };
+    const res = await preview({ endpoint: def, event: { type: 'lead' } });
+    expect(res.status).toBe(400);
+    expect(res.json.details[0]).toMatchObject({ path: 'url' });
+    expect(res.json.details[0].message).toContain('***');
+    expect(res.text).not.toContain(TOKEN);
+    expect((await ctx.stack.request('PUT', '/v1/endpoints/raw-url', def, op)).status).toBe(200);
+    const tested = await ctx.stack.post('/v1/endpoints/raw-url/test', {}, op);
+    expect(tested.status).toBe(400);
+    expect(tested.text).not.toContain(TOKEN);
+  });
+
   it('keeps a stored secret given as "***", masked in the preview', async () => {
     const url = `${ctx.receiver.base}/ep7?t={security_token}`;
     const kept = await preview({ endpoint: { id: 'ep7', url, security_token: '***' } });
