@@ -1,7 +1,7 @@
 // The endpoint form's live preview (POST /v1/endpoints/preview): the request the settings as
 // typed would send for the preset's sample event, rendered by the dispatcher's own templates,
-// secrets masked. Asked again 250 ms after the last change; an older answer never overwrites
-// a newer one.
+// secrets masked. Asked again 250 ms after the last change; an answer for settings that
+// changed since it was asked is dropped.
 import { ApiError, apiJson } from './api-client.js';
 import { $, dash } from './dom.js';
 import { prettyBody } from './format.js';
@@ -46,6 +46,7 @@ function render(p, def) {
  */
 export function schedulePreview(readDefinition, onErrors) {
   clearTimeout(timer);
+  seqNow++; // an answer still on its way is for settings that changed since: drop it
   timer = setTimeout(() => runPreview(readDefinition(), onErrors), DELAY_MS);
 }
 

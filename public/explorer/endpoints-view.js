@@ -45,6 +45,13 @@ function endpointRow(ep) {
     el('td', { 'data-col': 'action', className: 'actions-cell' }, edit, ' ', toggle));
 }
 
+/** The focused button in the rows, by its row's endpoint and its kind: it keeps focus when the rows are drawn again. */
+function focusedButton(tbody) {
+  const a = document.activeElement;
+  const tr = a && tbody.contains(a) ? a.closest('tr') : null;
+  return tr ? { id: tr.dataset.id, testid: a.dataset.testid } : null;
+}
+
 export async function loadEndpoints() {
   const seq = ++seqNow;
   try {
@@ -52,8 +59,13 @@ export async function loadEndpoints() {
     if (seq !== seqNow) return;
     const eps = Array.isArray(res.endpoints) ? res.endpoints : [];
     const tbody = $('endpoint-rows');
+    const was = focusedButton(tbody);
     clear(tbody);
     eps.forEach((ep) => tbody.appendChild(endpointRow(ep)));
+    if (was) {
+      const again = tbody.querySelector('tr[data-id="' + CSS.escape(was.id) + '"] [data-testid="' + was.testid + '"]');
+      if (again) again.focus();
+    }
     $('endpoints-empty').hidden = eps.length !== 0;
     hideMessage();
   } catch (e) {

@@ -108,11 +108,11 @@ describe('Explorer endpoint settings', () => {
     // A bad field: Save shows the API's error next to it (aria-invalid, aria-describedby) and focuses it.
     await p.fill('#ef-events', 'Conversion!');
     await p.click('#ef-save');
-    await expect.poll(() => p.locator('#ef-events').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => p.locator('#status').textContent()).toMatch(/^Not saved: 1 problem/);
+    expect(await p.locator('#ef-events').getAttribute('aria-invalid')).toBe('true');
     expect(await errorOf(p, 'ef-events')).toBe('an event type is 1-64 chars of a-z 0-9 _ . -, got "Conversion!"');
     expect((await p.locator('#ef-events').getAttribute('aria-describedby'))!.split(' ')).toEqual(['ef-events-hint', 'ef-events-error']);
     expect(await p.evaluate(focused, '#endpoint-editor')).toMatchObject({ id: 'ef-events' });
-    expect(await p.locator('#status').textContent()).toMatch(/^Not saved: 1 problem/);
     expect((await stack.get('/v1/endpoints/pub-new', op)).status).toBe(404);
     await mkdir(ARTIFACTS, { recursive: true });
     await p.locator('#endpoint-editor').screenshot({ path: `${ARTIFACTS}/explorer-endpoint-form-error-1440.png` });

@@ -543,9 +543,16 @@ describe('Postback Explorer page', () => {
       await p.click('[data-view=endpoints]');
       const epRow = (id: string) => p.locator(`[data-testid=endpoint-row][data-id="${id}"]`);
       await expect.poll(() => p.locator('[data-testid=endpoint-row]').count()).toBe(2);
-      await expect.poll(async () => { await p.click('#endpoints-refresh'); return epRow('ep-e').locator('[data-col=last-error] code').textContent(); }).toBe('http_status');
-      expect(await epRow('ep-a').locator('[data-col=success]').textContent()).toBe('100%');
-      expect(await epRow('ep-e').locator('[data-col=success]').textContent()).toBe('0%');
+      // The workers report health apart from history: refresh until both endpoints' attempts show.
+      await expect.poll(async () => {
+        await p.click('#endpoints-refresh');
+        // allTextContents does not wait for an element that is not there yet.
+        return [
+          ...(await epRow('ep-e').locator('[data-col=last-error] code').allTextContents()),
+          ...(await epRow('ep-a').locator('[data-col=success]').allTextContents()),
+          ...(await epRow('ep-e').locator('[data-col=success]').allTextContents()),
+        ];
+      }, { timeout: 10_000 }).toEqual(['http_status', '100%', '0%']);
       expect(await epRow('ep-a').locator('[data-col=p99]').textContent()).toMatch(/^\d+ ms$/);
       expect(await epRow('ep-a').locator('[data-col=state]').textContent()).toBe('healthy');
       expect(await epRow('ep-a').locator('[data-col=publisher]').textContent()).toBe('5');
