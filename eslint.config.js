@@ -40,8 +40,8 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
-    files: ['public/*.js'],
+    files: ['public/**/*.js'],
     extends: [js.configs.recommended],
-    languageOptions: { sourceType: 'script', globals: globals.browser },
+    languageOptions: { sourceType: 'module', globals: globals.browser },
   },
 );

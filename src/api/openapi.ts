@@ -76,11 +76,17 @@ export const OPENAPI = {
     '/v1/endpoints': { get: { summary: 'Every endpoint, secrets masked, each with its health', responses: { '200': { description: '{"endpoints": [... with "health": {state, success_rate_5m, attempts_5m, latency_p50_ms, latency_p99_ms, consecutive_failures, last_error, last_success_at, disabled_at, disabled_reason}], "broken": [{id, error, details}]}' } } } },
     '/v1/endpoints/{id}': {
       get: { summary: 'One endpoint, secrets masked, with its health', parameters: idParam, responses: { '200': { description: 'the endpoint' }, '404': { description: 'not found' }, '409': { description: 'stored but invalid for this version: the error names why' } } },
-      put: { summary: 'Create or replace (validated like the file)', parameters: idParam, responses: { '200': { description: 'the endpoint, masked, with warnings' }, ...errors } },
+      put: { summary: 'Create or replace (validated like the file); a secret given as "***" keeps the stored one', parameters: idParam, responses: { '200': { description: 'the endpoint, masked, with warnings' }, ...errors } },
       delete: { summary: 'Delete', parameters: idParam, responses: { '204': { description: 'deleted' }, '404': { description: 'not found' } } },
     },
     '/v1/endpoints/{id}/disable': { post: { summary: 'Disable: new events skip it (reason disabled), pending postbacks end failed (error class disabled). Optional body {"reason": "..."}', parameters: idParam, responses: { '200': { description: 'the endpoint with its health' }, '404': { description: 'not found' } } } },
     '/v1/endpoints/{id}/enable': { post: { summary: 'Enable again: healthy, failure streaks cleared', parameters: idParam, responses: { '200': { description: 'the endpoint with its health' }, '404': { description: 'not found' } } } },
+    '/v1/endpoints/preview': {
+      post: {
+        summary: 'The request an endpoint definition (saved or not) would send for an event, or its preset\'s sample event: {"endpoint": {...}, "event"?: {...}}. Rendered, not sent or stored; secrets masked; "***" stands for a stored secret. A publisher key previews its own publisher\'s endpoints only',
+        responses: { '200': { description: '{request: {method, url, headers, body}, event, skipped: reason|null, warnings}' }, ...errors, '404': { description: 'the id names another publisher\'s endpoint (publisher key)' } },
+      },
+    },
     '/v1/endpoints/{id}/test': { post: { summary: 'One synchronous attempt with a sample or the posted event; no retries', parameters: idParam, responses: { '200': { description: '{ok, request, response: {status_code, duration_ms, body_excerpt}, error}' } } } },
     '/v1/presets': { get: { summary: 'The seed networks presets', responses: { '200': { description: '{"presets": [...]}' } } } },
     '/v1/keys': {
@@ -90,6 +96,7 @@ export const OPENAPI = {
     '/v1/keys/{id}': { delete: { summary: 'Operator only: revoke a publisher key', parameters: idParam, responses: { '204': { description: 'revoked' }, '404': { description: 'not found' }, '403': { description: 'a publisher key may not' } } } },
     '/v1/stats': { get: { summary: 'Totals, a series per bucket of creation time, errors and per-endpoint counts from history; from, to (default the last 24 h), endpoint_id, publisher_id, event_id, bucket (1m, 5m, 1h, 1d)', parameters: filterParams, responses: { '200': { description: '{from, to, bucket, totals: {delivered, failed, retrying, queued, total, success_rate}, series: [{t, ...}], errors: [{error, count}], endpoints: [{endpoint_id, ...}], scanned, truncated}' }, ...errors } } },
     '/v1/audit': { get: { summary: 'Operator only: endpoint changes, key changes and replays (who, what, when), newest first; ?limit&cursor', responses: { '200': { description: '{"items": [{id, at, actor, action, target, publisher_id?}], "next_cursor"}' }, '403': { description: 'a publisher key may not' } } } },
+    '/v1/whoami': { get: { summary: 'What the presented key is: {"kind": "operator"} or {"kind": "publisher", "publisher_id", "key_id"}', responses: { '200': { description: 'the key\'s kind and publisher' } } } },
     '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
     '/readyz': { get: { summary: 'Readiness: Redis reachable', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'Redis down' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics, prefixed postback_', security: [], responses: { '200': { description: 'text/plain' } } } },

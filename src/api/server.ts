@@ -9,11 +9,13 @@ import { healthRoutes } from './routes/health.js';
 import { postbackRoutes } from './routes/postbacks.js';
 import { presetRoutes } from './routes/presets.js';
 import { endpointRoutes } from './routes/endpoints.js';
+import { endpointPreviewRoutes } from './routes/endpoint-preview.js';
 import { EXPLORER_PATHS, explorerRoutes } from './routes/explorer.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { keyRoutes } from './routes/keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { statsRoutes } from './routes/stats.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -50,10 +52,12 @@ export function buildApi(runtime: ApiContext): FastifyInstance {
   postbackRoutes(app, runtime);
   presetRoutes(app);
   endpointRoutes(app, runtime);
+  endpointPreviewRoutes(app, runtime);
   metricsRoutes(app, runtime);
   keyRoutes(app, runtime);
   auditRoutes(app, runtime);
   statsRoutes(app, runtime);
+  whoamiRoutes(app);
   explorerRoutes(app);
   return app;
 }

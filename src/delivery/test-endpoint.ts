@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
 import type { CompiledEndpoint } from '../endpoints/compile-endpoint.js';
-import { GENERIC_SAMPLE_EVENT } from '../endpoints/presets/index.js';
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
 import { validateEvent } from '../events/validate-event.js';
 import { newPostbackId } from '../endpoints/postback-id.js';
+import { renderForDisplay } from '../endpoints/render-for-display.js';
+import { sampleEventFor } from '../endpoints/sample-event.js';
 import { attempt } from './attempt.js';
 
 export interface EndpointTestResult {
@@ -18,11 +19,9 @@ export interface EndpointTestResult {
  * no retries, no queue, no history. The request and excerpt come back secrets masked.
  */
 export async function testEndpoint(endpoint: CompiledEndpoint, dispatcher: Dispatcher, event?: unknown): Promise<EndpointTestResult> {
-  const given = event !== null && typeof event === 'object' && Object.keys(event).length > 0 ? event : undefined;
-  const sample = given ?? endpoint.preset?.sampleEvent ?? GENERIC_SAMPLE_EVENT;
-  const validated = validateEvent({ ...(sample as Record<string, unknown>), endpoint_id: endpoint.id });
+  const validated = validateEvent({ ...sampleEventFor(endpoint, event), endpoint_id: endpoint.id });
   const postbackId = newPostbackId();
-  const request = endpoint.render(validated, postbackId);
+  const request = renderForDisplay(endpoint, validated, postbackId);
   const headers = endpoint.attemptHeaders(request, postbackId, Date.now());
   const { outcome, durationMs } = await attempt(dispatcher, request, headers, endpoint.timeoutMs, endpoint.success);
   return {

@@ -67,8 +67,8 @@ export const endpointInputSchema = z
     params: z
       .record(z.string().min(1).max(128), z.union([z.string().max(4096), z.number(), z.boolean()]))
       .optional(),
-    events: z.array(z.string().regex(/^[a-z0-9_.-]{1,64}$/)).max(100).optional(),
-    states: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/)).max(100).optional(),
+    events: z.array(z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'an event type is 1-64 chars of a-z 0-9 _ . -')).max(100).optional(),
+    states: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a state is 1-64 chars of A-Za-z 0-9 _ . -')).max(100).optional(),
     allow_zero_payout: z.boolean().optional(),
     macro_syntax: macroSyntax.optional(),
     // At least 4 characters: shorter values could not be masked without masking everything.

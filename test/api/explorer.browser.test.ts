@@ -1,71 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium } from '../../tools/find-chromium.mjs';
+import { ARTIFACTS, axeViolations, focused, launchChromium, watchCsp, type AxeViolation, type BrowserElement, type BrowserGlobals } from '../helpers/browser.js';
 import { Receiver, respond, type Responder } from '../helpers/receiver.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-
-/** What the page's callbacks touch in the browser (the project compiles without the DOM lib). */
-interface BrowserGlobals {
-  readonly sessionStorage: { getItem(key: string): string | null };
-  readonly __xss?: number;
-  readonly __cspViolations?: readonly string[];
-  readonly document: { readonly activeElement: BrowserElement | null; readonly documentElement: BrowserElement };
-  getComputedStyle(e: unknown): { position: string; display: string };
-}
-
-/** axe-core's source, evaluated in the page (CDP evaluation is not subject to the page's CSP; a script tag would be). */
-const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-/** Screenshots for people to look at; gitignored. */
-const ARTIFACTS = 'test-artifacts';
-
-interface AxeViolation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly nodes: string[];
-}
-
-/** Runs axe-core (WCAG 2.1 A and AA, contrast included) on the page as it is; the serious and critical violations. */
-async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  await page.evaluate(await AXE_SOURCE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
-/** The few DOM element members the tests read in the page. */
-interface BrowserElement {
-  readonly id: string;
-  readonly tagName: string;
-  readonly scrollWidth: number;
-  readonly clientWidth: number;
-  getAttribute(name: string): string | null;
-  closest(selector: string): BrowserElement | null;
-  matches(selector: string): boolean;
-}
-
-/** The focused element's id and data-id, and whether it sits inside `within` (a selector). */
-function focused(within: string): { id: string; dataId: string | null; inside: boolean } {
-  const a = (globalThis as unknown as BrowserGlobals).document.activeElement;
-  return { id: a?.id ?? '', dataId: a?.getAttribute('data-id') ?? null, inside: a?.closest(within) !== null && a !== null };
-}
-
-/** Runs in the page before its own scripts: records every CSP violation the browser reports. */
-function watchCsp(): void {
-  const g = globalThis as unknown as {
-    __cspViolations: string[];
-    addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void;
-  };
-  g.__cspViolations = [];
-  g.addEventListener('securitypolicyviolation', (e) => g.__cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
-}
 
 /**
  * The Postback Explorer (GET /) in a real headless Chromium, against a real stack:
@@ -93,13 +33,7 @@ describe('Postback Explorer page', () => {
       { id: 'ep-ok', publisher_id: '7', url: `${receiver.base}/ok?click_id={external_id}&payout={payout}` },
       { id: 'ep-bad', publisher_id: '8', url: `${receiver.base}/bad?e={event_id}` },
     ]);
-    // CHROME_PATH, else Debian's chromium or Google Chrome (npm test's pretest checks this first).
-    const executablePath = findChromium(process.env);
-    if (executablePath === undefined) throw new Error('No Chrome/Chromium: set CHROME_PATH or run `sudo apt-get install -y chromium`.');
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     // UTC in the page, so the test can write datetime-local values from ISO times.
     context = await browser.newContext({ timezoneId: 'UTC', acceptDownloads: true, viewport: { width: 1360, height: 820 } });
     page = await context.newPage();
@@ -609,9 +543,16 @@ describe('Postback Explorer page', () => {
       await p.click('[data-view=endpoints]');
       const epRow = (id: string) => p.locator(`[data-testid=endpoint-row][data-id="${id}"]`);
       await expect.poll(() => p.locator('[data-testid=endpoint-row]').count()).toBe(2);
-      await expect.poll(async () => { await p.click('#endpoints-refresh'); return epRow('ep-e').locator('[data-col=last-error] code').textContent(); }).toBe('http_status');
-      expect(await epRow('ep-a').locator('[data-col=success]').textContent()).toBe('100%');
-      expect(await epRow('ep-e').locator('[data-col=success]').textContent()).toBe('0%');
+      // The workers report health apart from history: refresh until both endpoints' attempts show.
+      await expect.poll(async () => {
+        await p.click('#endpoints-refresh');
+        // allTextContents does not wait for an element that is not there yet.
+        return [
+          ...(await epRow('ep-e').locator('[data-col=last-error] code').allTextContents()),
+          ...(await epRow('ep-a').locator('[data-col=success]').allTextContents()),
+          ...(await epRow('ep-e').locator('[data-col=success]').allTextContents()),
+        ];
+      }, { timeout: 10_000 }).toEqual(['http_status', '100%', '0%']);
       expect(await epRow('ep-a').locator('[data-col=p99]').textContent()).toMatch(/^\d+ ms$/);
       expect(await epRow('ep-a').locator('[data-col=state]').textContent()).toBe('healthy');
       expect(await epRow('ep-a').locator('[data-col=publisher]').textContent()).toBe('5');

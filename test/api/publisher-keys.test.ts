@@ -57,6 +57,7 @@ describe('publisher keys', () => {
     ['PUT', '/v1/endpoints/ep8', () => ({ url: 'https://takeover.example/x' })],
     ['DELETE', '/v1/endpoints/ep8', () => undefined],
     ['POST', '/v1/endpoints/ep8/test', () => ({})],
+    ['POST', '/v1/endpoints/preview', () => ({ endpoint: { id: 'ep8', url: 'https://takeover.example/x?t={security_token}', security_token: '***' } })],
     ['POST', '/v1/endpoints/ep8/disable', () => ({})],
     ['POST', '/v1/endpoints/ep8/enable', () => ({})],
   ];

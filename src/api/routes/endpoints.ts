@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { testEndpoint } from '../../delivery/test-endpoint.js';
-import { isBlockedLiteralHost, parseCidrs } from '../../delivery/target-guard.js';
 import { EndpointNotFoundError } from '../../endpoints/errors.js';
 import { ValidationError, isPostbackError, type ErrorDetail } from '../../errors/base-error.js';
 import type { ApiContext } from '../api-context.js';
@@ -9,6 +8,8 @@ import { disableEndpoint, enableEndpoint } from '../../health/endpoint-switch.js
 import { readHealth, type EndpointHealth } from '../../health/read-health.js';
 import { errorBody } from '../error-handler.js';
 import { requestScope, visibleIn } from '../scope.js';
+import { targetWarnings } from '../target-warnings.js';
+import { writableDefinition } from '../writable-endpoint.js';
 
 export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, 'registry' | 'config' | 'redis' | 'keys' | 'health' | 'deliveryAgent' | 'audit'>): void {
   const { registry, config } = runtime;
@@ -21,11 +22,7 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
   };
   const audited = (request: FastifyRequest, action: string, ep: { id: string; publisherId: string | undefined }): Promise<void> =>
     runtime.audit.append({ actor: request.principal.actor, action, target: ep.id, ...(ep.publisherId !== undefined ? { publisher_id: ep.publisherId } : {}) });
-  const policy = { allowPrivate: config.allowPrivateTargets, allowed: parseCidrs(config.allowedTargetCidrs) };
-  const warningsFor = (ep: CompiledEndpoint): string[] =>
-    ep.definition.url !== undefined && isBlockedLiteralHost(ep.definition.url, policy)
-      ? [`url host is a loopback/private/link-local address: deliveries will fail with error class "blocked" unless ALLOW_PRIVATE_TARGETS or ALLOWED_TARGET_CIDRS allow it`]
-      : [];
+  const warningsFor = targetWarnings(config);
 
   /** Endpoints as the API shows them: definition (secrets masked) plus SPEC's `health`. */
   const withHealth = async (eps: readonly CompiledEndpoint[]): Promise<Record<string, unknown>[]> => {
@@ -87,6 +84,7 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
     return out;
   });
 
+  /** Create or replace. Secrets given as "***" keep the stored ones (keepStoredSecrets). */
   app.put('/v1/endpoints/:id', async (request) => {
     const { id } = request.params as { id: string };
     const body = request.body;
@@ -99,19 +97,8 @@ export function endpointRoutes(app: FastifyInstance, runtime: Pick<ApiContext, '
         { path: 'endpoint.id', message: 'must match the id in the path' },
       ]);
     }
-    const scope = requestScope(request);
-    if (scope !== undefined) {
-      // A publisher key changes its own endpoints only, and they stay its own.
-      await registry.refresh();
-      const existing = registry.find(id);
-      if ((existing !== undefined && existing.publisherId !== scope) || registry.broken.has(id)) throw new EndpointNotFoundError(`endpoint ${JSON.stringify(id)} not found`);
-      if (def.publisher_id !== undefined && def.publisher_id !== scope) {
-        throw new ValidationError(`endpoint.publisher_id ${JSON.stringify(def.publisher_id)} is not this key's publisher ${JSON.stringify(scope)}`, [
-          { path: 'endpoint.publisher_id', message: "must be the key's publisher (or left out)" },
-        ]);
-      }
-    }
-    const [ep] = await registry.upsert([{ ...def, id, ...(scope !== undefined ? { publisher_id: scope } : {}) }]);
+    // A publisher key changes its own endpoints only, and they stay its own; "***" keeps a stored secret.
+    const [ep] = await registry.upsert([{ ...(await writableDefinition(request, registry, id, def)), id }]);
     await audited(request, 'endpoint.put', ep!);
     const [out] = await withHealth([ep!]);
     return { ...out, warnings: warningsFor(ep!) };

@@ -7,7 +7,8 @@ import { OPENAPI } from '../openapi.js';
 
 /**
  * The page's own files only: no inline script or style anywhere (public/explorer.html loads
- * explorer.js and explorer.css), so neither directive needs 'unsafe-inline'.
+ * explorer.js, an ES module importing those in explorer/, and explorer.css), so neither
+ * directive needs 'unsafe-inline'.
  */
 const CSP = [
   "default-src 'self'",
@@ -18,12 +19,40 @@ const CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-/** The Explorer's files, by URL path; open without an API key (the page holds no data). */
-const FILES = [
-  { path: '/', file: 'explorer.html', type: 'text/html; charset=utf-8' },
-  { path: '/explorer.js', file: 'explorer.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/explorer.css', file: 'explorer.css', type: 'text/css; charset=utf-8' },
+const HTML = 'text/html; charset=utf-8';
+const JS = 'text/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+
+/** The page's modules, public/explorer/NAME.js, each served at /explorer/NAME.js. */
+export const EXPLORER_MODULES = [
+  'api-client',
+  'api-key',
+  'dom',
+  'endpoint-form',
+  'endpoint-form-fields',
+  'endpoint-preview',
+  'endpoint-test',
+  'endpoints-view',
+  'field-errors',
+  'format',
+  'history-filters',
+  'history-list',
+  'messages',
+  'overview-view',
+  'postback-detail',
+  'whoami',
 ] as const;
+
+/**
+ * The Explorer's files, by URL path: an explicit list (nothing else under public/ is served,
+ * and no path is ever joined from a request). Open without an API key (they hold no data).
+ */
+const FILES: readonly { path: string; file: string; type: string }[] = [
+  { path: '/', file: 'explorer.html', type: HTML },
+  { path: '/explorer.js', file: 'explorer.js', type: JS },
+  { path: '/explorer.css', file: 'explorer.css', type: CSS },
+  ...EXPLORER_MODULES.map((name) => ({ path: `/explorer/${name}.js`, file: `explorer/${name}.js`, type: JS })),
+];
 
 export const EXPLORER_PATHS: readonly string[] = FILES.map((f) => f.path);
 
@@ -53,8 +82,8 @@ function serve(file: StaticFile, request: FastifyRequest, reply: FastifyReply): 
 }
 
 /**
- * GET / serves the Postback Explorer (one static page, no build step) and GET /explorer.js,
- * /explorer.css its script and styles; GET /openapi.json the API description.
+ * GET / serves the Postback Explorer (one static page, no build step), GET /explorer.js and
+ * /explorer/*.js its modules, /explorer.css its styles; GET /openapi.json the API description.
  */
 export function explorerRoutes(app: FastifyInstance): void {
   const dir = join(packageRoot(), 'public');

@@ -1,0 +1,93 @@
+// The Endpoints view (GET /v1/endpoints): each endpoint's health state, success rate and p99
+// over 5 minutes, last error, and Disable / Enable.
+import { apiJson, endpointPath } from './api-client.js';
+import { $, clear, dash, el, setStatus } from './dom.js';
+import { fmtTime, pct } from './format.js';
+import { hideMessage, reportError } from './messages.js';
+
+let seqNow = 0;
+let onEdit = () => {};
+
+/** A health state as a coloured badge. */
+export function healthBadge(state) {
+  const s = String(state || 'healthy');
+  const cls = s === 'healthy' ? 'ok' : s === 'degraded' ? 'retrying' : s === 'open' ? 'bad' : 'queued';
+  return el('span', { className: 'badge ' + cls, 'data-testid': 'health-state' }, s);
+}
+
+/** Whether an endpoint (as GET /v1/endpoints shows it) is disabled. */
+export function isDisabled(ep) {
+  return (ep.health && ep.health.state === 'disabled') || ep.enabled === false;
+}
+
+/** Enables or disables endpoint `id`: the endpoint with its health, and a status message. */
+export async function switchEndpoint(id, enable) {
+  const ep = await apiJson(endpointPath(id, enable ? '/enable' : '/disable'), { method: 'POST', body: {} });
+  setStatus((enable ? 'Enabled ' : 'Disabled ') + id + (enable ? '' : ': new events skip it, its pending postbacks end failed'));
+  return ep && ep.id ? ep : { id, health: { state: enable ? 'healthy' : 'disabled' } };
+}
+
+function endpointRow(ep) {
+  const h = ep.health || {};
+  const disabled = isDisabled(ep);
+  const toggle = el('button', { type: 'button', 'data-testid': 'endpoint-toggle', 'aria-label': (disabled ? 'Enable ' : 'Disable ') + ep.id }, disabled ? 'Enable' : 'Disable');
+  toggle.addEventListener('click', () => toggleEndpoint(ep.id, disabled, toggle));
+  const edit = el('button', { type: 'button', 'data-testid': 'endpoint-edit', 'data-id': String(ep.id), 'aria-label': 'Edit ' + ep.id }, 'Edit');
+  edit.addEventListener('click', () => onEdit(String(ep.id), edit));
+  const lastErr = h.last_error ? el('span', null, el('code', null, String(h.last_error)), h.last_error_at ? el('span', { className: 'muted' }, ' ' + fmtTime(h.last_error_at)) : null) : '\u2014';
+  return el('tr', { 'data-testid': 'endpoint-row', dataset: { id: String(ep.id) } },
+    el('td', { 'data-col': 'id' }, el('code', null, String(ep.id))),
+    el('td', { 'data-col': 'publisher' }, dash(ep.publisher_id)),
+    el('td', { 'data-col': 'state', title: h.disabled_reason ? 'disabled: ' + h.disabled_reason : '' }, healthBadge(disabled ? 'disabled' : h.state)),
+    el('td', { 'data-col': 'success', className: 'num', title: dash(h.attempts_5m) + ' attempts in 5 min' }, pct(h.success_rate_5m)),
+    el('td', { 'data-col': 'p99', className: 'num' }, h.latency_p99_ms === null || h.latency_p99_ms === undefined ? '\u2014' : h.latency_p99_ms + ' ms'),
+    el('td', { 'data-col': 'last-error' }, lastErr),
+    el('td', { 'data-col': 'action', className: 'actions-cell' }, edit, ' ', toggle));
+}
+
+/** The focused button in the rows, by its row's endpoint and its kind: it keeps focus when the rows are drawn again. */
+function focusedButton(tbody) {
+  const a = document.activeElement;
+  const tr = a && tbody.contains(a) ? a.closest('tr') : null;
+  return tr ? { id: tr.dataset.id, testid: a.dataset.testid } : null;
+}
+
+export async function loadEndpoints() {
+  const seq = ++seqNow;
+  try {
+    const res = await apiJson('v1/endpoints');
+    if (seq !== seqNow) return;
+    const eps = Array.isArray(res.endpoints) ? res.endpoints : [];
+    const tbody = $('endpoint-rows');
+    const was = focusedButton(tbody);
+    clear(tbody);
+    eps.forEach((ep) => tbody.appendChild(endpointRow(ep)));
+    if (was) {
+      const again = tbody.querySelector('tr[data-id="' + CSS.escape(was.id) + '"] [data-testid="' + was.testid + '"]');
+      if (again) again.focus();
+    }
+    $('endpoints-empty').hidden = eps.length !== 0;
+    hideMessage();
+  } catch (e) {
+    if (seq === seqNow) reportError(e);
+  }
+}
+
+async function toggleEndpoint(id, enable, btn) {
+  btn.disabled = true;
+  try {
+    const row = endpointRow(await switchEndpoint(id, enable));
+    const old = btn.closest('tr');
+    if (old) old.replaceWith(row);
+    row.querySelector('[data-testid=endpoint-toggle]').focus();
+  } catch (e) {
+    btn.disabled = false;
+    reportError(e);
+  }
+}
+
+/** Wires Refresh; `edit(id, button)` opens the settings of an endpoint (its row's Edit button). */
+export function wireEndpointsView(edit) {
+  onEdit = edit;
+  $('endpoints-refresh').addEventListener('click', loadEndpoints);
+}
