@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 
 export interface GovernorOptions {
   /** Most slow-lane job starts per second (the rate when nothing is congested). */
@@ -11,15 +11,37 @@ export interface GovernorOptions {
   readonly fastLagMs: number;
   /** Event-loop delay (ms, p99 over a tick) above which the slow lane backs off. */
   readonly loopDelayMs: number;
+  /**
+   * Event-loop utilisation (0-1, over a tick) above which the slow lane backs off while the
+   * fast lane is in use: headroom for the healthy endpoints' jobs and the API's calls,
+   * whose next arrival a busy loop would keep waiting.
+   */
+  readonly maxUtilization: number;
+  /** The fast lane counts as in use until it has started nothing for this long (ms). */
+  readonly fastIdleMs: number;
+  /** Most starts let through at once: the bucket holds this many ms of the rate. */
+  readonly burstMs: number;
   readonly tickMs: number;
 }
 
-export const DEFAULT_GOVERNOR: GovernorOptions = { maxRate: 20_000, minRate: 50, initialRate: 20_000, fastLagMs: 15, loopDelayMs: 40, tickMs: 100 };
+export const DEFAULT_GOVERNOR: GovernorOptions = {
+  maxRate: 20_000,
+  minRate: 50,
+  initialRate: 20_000,
+  fastLagMs: 15,
+  loopDelayMs: 40,
+  maxUtilization: 0.5,
+  fastIdleMs: 1000,
+  burstMs: 10,
+  tickMs: 100,
+};
 
 /**
  * Gives the fast lane first claim on this process's CPU. Every slow-lane job start takes a
  * token from a bucket whose rate adapts (AIMD, every tick): halved when fast-lane jobs start
- * late or the event loop lags, raised otherwise. A dead endpoint's retries and
+ * late, the event loop lags, or, while the fast lane is in use, the loop is busier than
+ * `maxUtilization` (lateness and lag are seen only once the damage is done; utilisation is
+ * seen before); raised otherwise. A dead endpoint's retries and
  * circuit_open attempts cost CPU and Redis like any job; under load they wait for the
  * healthy endpoints instead of the other way round. The rate rises slowly (5% + minRate a
  * tick) and falls fast (halved), because slow-lane work started now is felt a tick later. Requests in flight take no tokens.
@@ -33,7 +55,10 @@ export class LaneGovernor {
   /** Whether a start waited for a token during this tick. */
   private limited = false;
   private fastLate = 0;
+  /** When the fast lane last started a job (performance.now()): it is protected while in use. */
+  private fastLastStart = Number.NEGATIVE_INFINITY;
   private readonly loop: IntervalHistogram;
+  private utilization: EventLoopUtilization = performance.eventLoopUtilization();
   private readonly timer: NodeJS.Timeout;
   private readonly waiters: ((go: boolean) => void)[] = [];
   private closed = false;
@@ -80,7 +105,7 @@ export class LaneGovernor {
 
   private refill(): void {
     const now = performance.now();
-    const burst = Math.max(1, this.rate * (this.options.tickMs / 1000));
+    const burst = Math.max(1, this.rate * (this.options.burstMs / 1000));
     this.tokens = Math.min(burst, this.tokens + ((now - this.lastRefill) / 1000) * this.rate);
     this.lastRefill = now;
   }
@@ -103,14 +128,21 @@ export class LaneGovernor {
   private tick(): void {
     const loopDelay = this.loop.percentile(99) / 1e6;
     this.loop.reset();
-    const congested = this.fastLate * 10 > this.fastStarts || loopDelay > this.options.loopDelayMs;
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, this.utilization).utilization;
+    this.utilization = now;
+    if (this.fastStarts > 0) this.fastLastStart = performance.now();
+    const fastInUse = performance.now() - this.fastLastStart < this.options.fastIdleMs;
+    const congested = this.fastLate * 10 > this.fastStarts || loopDelay > this.options.loopDelayMs || (fastInUse && busy > this.options.maxUtilization);
     const { minRate, maxRate } = this.options;
     // Slow to rise, quick to fall: a burst of slow-lane work lands before the next tick can
     // see it. It rises only while it held starts back: an allowance nobody used is no proof
     // that the machine can take it, and would let the next burst through unchecked.
-    // With the fast lane idle there is nothing to protect: open up quickly.
+    // With the fast lane idle for a while there is nothing to protect: open up quickly. (A
+    // tick without fast starts is no proof of that: healthy traffic comes in bursts, and a
+    // rate doubled between two of them let 1,500 circuit_open attempts into 250 ms.)
     if (congested) this.rate = Math.max(minRate, this.rate / 2);
-    else if (this.limited) this.rate = Math.min(maxRate, this.fastStarts === 0 ? this.rate * 2 + minRate : this.rate * 1.05 + minRate);
+    else if (this.limited) this.rate = Math.min(maxRate, !fastInUse ? this.rate * 2 + minRate : this.rate * 1.05 + minRate);
     this.limited = this.waiters.length > 0;
     this.fastStarts = 0;
     this.fastLate = 0;

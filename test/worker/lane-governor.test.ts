@@ -7,7 +7,17 @@ const ticks = (n: number, tickMs: number) => new Promise((r) => setTimeout(r, n 
 describe('LaneGovernor', () => {
   let g: LaneGovernor | undefined;
   afterEach(() => g?.close());
-  const options = { maxRate: 1000, minRate: 10, initialRate: 100, fastLagMs: 15, loopDelayMs: 1000, tickMs: 20 };
+  // Lag and utilisation off (each test turns on what it checks); in use = a start within 2 ticks.
+  const options = { maxRate: 1000, minRate: 10, initialRate: 100, fastLagMs: 15, loopDelayMs: 1000, maxUtilization: 1, fastIdleMs: 40, burstMs: 20, tickMs: 20 };
+
+  /** Keeps the event loop about 80% busy (8 ms of work every 10 ms), optionally with on-time fast-lane starts. */
+  function busyLoop(fastStarts: boolean): NodeJS.Timeout {
+    return setInterval(() => {
+      const until = performance.now() + 8;
+      while (performance.now() < until);
+      if (fastStarts) g!.observeFastLag(1);
+    }, 10);
+  }
 
   it('halves the slow lane rate when more than a tenth of fast-lane starts are late, down to the minimum', async () => {
     g = new LaneGovernor(options);
@@ -33,10 +43,37 @@ describe('LaneGovernor', () => {
     const busy = g.currentRate;
     expect(busy).toBeGreaterThan(100);
     expect(busy).toBeLessThan(100 * 1.25 * 1.25 * 1.25);
-    // Fast lane idle: nothing to protect, the rate doubles each tick up to the maximum.
+    // Fast lane idle (no start for fastIdleMs): nothing to protect, the rate doubles each tick up to the maximum.
     clearInterval(onTime);
     await ticks(8, options.tickMs);
     expect(g.currentRate).toBe(1000);
+    g.close();
+    await demand;
+  });
+
+  it('halves the rate while the fast lane is in use and the event loop is busier than maxUtilization, though nothing is late yet', async () => {
+    g = new LaneGovernor({ ...options, maxUtilization: 0.5 });
+    const busy = busyLoop(true);
+    try {
+      await ticks(5, options.tickMs);
+    } finally {
+      clearInterval(busy);
+    }
+    expect(g.currentRate).toBeLessThanOrEqual(100 / 4);
+  });
+
+  it('lets the slow lane have a busy event loop while the fast lane is idle (nothing to protect)', async () => {
+    g = new LaneGovernor({ ...options, maxUtilization: 0.5 });
+    const demand = (async () => {
+      while (await g.pace());
+    })();
+    const busy = busyLoop(false);
+    try {
+      await ticks(5, options.tickMs);
+    } finally {
+      clearInterval(busy);
+    }
+    expect(g.currentRate).toBeGreaterThanOrEqual(200);
     g.close();
     await demand;
   });
@@ -54,7 +91,7 @@ describe('LaneGovernor', () => {
     await Promise.all(Array.from({ length: 12 }, (_, i) => g!.pace().then(() => order.push(i))));
     const elapsed = performance.now() - t0;
     expect(order).toEqual([...Array(12).keys()]);
-    // A burst of 2 (100/s over a 20 ms tick), then 10 more at 100/s: about 100 ms.
+    // A burst of 2 (100/s over burstMs, 20 ms), then 10 more at 100/s: about 100 ms.
     expect(elapsed).toBeGreaterThanOrEqual(80);
   });
 
