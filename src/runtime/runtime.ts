@@ -24,7 +24,7 @@ import { Producer } from '../queue/producer.js';
 import { ShardRouter, type Shard } from '../queue/shard.js';
 import { DrainedDedupe } from '../queue/drained-dedupe.js';
 import { shardPrefixes } from '../redis/shards.js';
-import { createRedis, waitReady, type RedisClient } from '../redis/connection.js';
+import { closeClient, createRedis, waitReady, type RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
 import { describeTopology, redisTopologyOf, type RedisTopology } from '../redis/topology.js';
 import { NO_REDIS_MESSAGE, RedisNotFoundError, canConnect, findOnPath, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
@@ -224,7 +224,7 @@ export class Runtime {
       if (!inTime) await agent.destroy().catch(() => undefined);
     }
     await this.historyStore.close().catch(() => undefined);
-    this.redis.disconnect();
+    await closeClient(this.redis);
     await this.embedded?.stop();
   }
 }

@@ -9,7 +9,7 @@ import { startPostgresHistoryJobs } from '../history/postgres/history-jobs.js';
 import { PostgresHistoryStore } from '../history/postgres/postgres-history-store.js';
 import { trimIndex } from '../history/trim-index.js';
 import { BATCH_JOB_NAME, batchPostbackIds, type QueueJobData } from '../queue/job-data.js';
-import { createRedis } from '../redis/connection.js';
+import { closeClient, createRedis } from '../redis/connection.js';
 import { AdaptiveLimiter } from './adaptive-limiter.js';
 import { AlertSender } from './alert-sender.js';
 import { createDeliveryWorker } from './delivery-worker.js';
@@ -39,6 +39,8 @@ const HEALTH_FLUSH_MS = 200;
 /** The fast lane starts an origin it does not know at this many attempts in flight. */
 const FAST_INITIAL_PER_ORIGIN = 2;
 const SLOW_INITIAL_PER_ORIGIN = 8;
+/** How long closing waits for the workers' connections to finish starting. */
+const WORKER_INIT_WAIT_MS = 2000;
 /** After the shutdown timeout, how long a forced close may take before the process goes on. */
 const FORCED_CLOSE_MS = 1000;
 
@@ -182,6 +184,10 @@ export function startWorker(runtime: WorkerContext): WorkerService {
         // Slow-lane jobs waiting for the governor go back to the queue rather than start now.
         governor.close();
         const all = allWorkers;
+        // A worker closed while its blocking connection still starts fails that start after
+        // close() took its error listeners away: an unhandled rejection (BullMQ 5). Let the
+        // starts settle first, briefly (Redis away: they would wait for it, so not long).
+        await Promise.race([Promise.allSettled(all.map((w) => w.waitUntilReady())), new Promise((r) => setTimeout(r, WORKER_INIT_WAIT_MS).unref())]);
         const graceful = Promise.all(all.map((w) => w.close()));
         const timedOut = await Promise.race([
           graceful.then(() => false),
@@ -199,7 +205,7 @@ export function startWorker(runtime: WorkerContext): WorkerService {
         // After the workers: their last outcomes are in the outbox, and go out in this last flush.
         await historyJobs?.stop();
         await alerts?.close();
-        connection.disconnect();
+        await closeClient(connection);
       })();
       return closing;
     },

@@ -24,11 +24,14 @@ export async function batchesOf(stack: Stack, ids: readonly string[]): Promise<{
 
 /** Every postback's final status, and what the receiver saw: delivered count and duplicate sends. */
 export async function account(stack: Stack, ids: readonly string[], receiver: Receiver, prefix: string, timeoutMs = 60_000) {
-  const statuses = await Promise.all(ids.map((id) => stack.waitFinal(id, timeoutMs).then((r) => r.status)));
+  const records = await Promise.all(ids.map((id) => stack.waitFinal(id, timeoutMs)));
+  const statuses = records.map((r) => r.status);
   const sent = receiver.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('e')).filter((e): e is string => e?.startsWith(`${prefix}-`) ?? false);
   const distinct = new Set(sent);
   return {
     delivered: statuses.filter((s) => s === 'delivered').length,
+    /** Why each postback that did not end delivered ended as it did: its attempts' errors, to read in a failed assertion. */
+    notDelivered: records.filter((r) => r.status !== 'delivered').map((r) => `${r.id}: ${r.status} ${r.attempts.map((a) => `${a.status_code}/${a.error ?? '-'}/${a.duration_ms}ms`).join(', ')}`),
     failed: statuses.filter((s) => s === 'failed').length,
     distinctReceived: distinct.size,
     duplicates: sent.length - distinct.size,
