@@ -1,11 +1,13 @@
-// The Endpoints view (GET /v1/endpoints): each endpoint's health state, success rate and p99
-// over 5 minutes, last error, and Disable / Enable.
+// The Endpoints view (GET /v1/endpoints): each endpoint's health state, postbacks in the last
+// 24 h (GET /v1/stats), success rate and p99 over 5 minutes, last error, and Disable / Enable.
 import { apiJson, endpointPath } from './api-client.js';
 import { $, clear, dash, el, setStatus } from './dom.js';
 import { fmtTime, pct } from './format.js';
 import { hideMessage, reportError } from './messages.js';
 
 let seqNow = 0;
+/** The last 24 h volumes read, for a row drawn again after Enable / Disable. */
+let lastVolumes;
 let onEdit = () => {};
 
 /** A health state as a coloured badge. */
@@ -27,7 +29,27 @@ export async function switchEndpoint(id, enable) {
   return ep && ep.id ? ep : { id, health: { state: enable ? 'healthy' : 'disabled' } };
 }
 
-function endpointRow(ep) {
+/** Postbacks created in the last 24 h per endpoint id (a count; undefined when the stats cannot be read). */
+async function volumes24h() {
+  const now = Date.now();
+  try {
+    const st = await apiJson('v1/stats?from=' + encodeURIComponent(new Date(now - 86_400_000).toISOString()) + '&to=' + encodeURIComponent(new Date(now).toISOString()) + '&bucket=1d');
+    const out = new Map();
+    for (const e of st.endpoints || []) out.set(e.endpoint_id, { n: e.delivered + e.failed + e.retrying + e.queued, truncated: st.truncated });
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+function volumeCell(volumes, id) {
+  if (volumes === undefined) return el('td', { 'data-col': 'volume', className: 'num', title: 'stats not available' }, '\u2014');
+  const v = volumes.get(id);
+  const n = v ? v.n : 0;
+  return el('td', { 'data-col': 'volume', className: 'num', title: v && v.truncated ? 'at least (the stats read part of the range)' : '' }, n.toLocaleString('en-US') + (v && v.truncated ? '+' : ''));
+}
+
+function endpointRow(ep, volumes) {
   const h = ep.health || {};
   const disabled = isDisabled(ep);
   const toggle = el('button', { type: 'button', 'data-testid': 'endpoint-toggle', 'aria-label': (disabled ? 'Enable ' : 'Disable ') + ep.id }, disabled ? 'Enable' : 'Disable');
@@ -39,6 +61,7 @@ function endpointRow(ep) {
     el('td', { 'data-col': 'id' }, el('code', null, String(ep.id))),
     el('td', { 'data-col': 'publisher' }, dash(ep.publisher_id)),
     el('td', { 'data-col': 'state', title: h.disabled_reason ? 'disabled: ' + h.disabled_reason : '' }, healthBadge(disabled ? 'disabled' : h.state)),
+    volumeCell(volumes, String(ep.id)),
     el('td', { 'data-col': 'success', className: 'num', title: dash(h.attempts_5m) + ' attempts in 5 min' }, pct(h.success_rate_5m)),
     el('td', { 'data-col': 'p99', className: 'num' }, h.latency_p99_ms === null || h.latency_p99_ms === undefined ? '\u2014' : h.latency_p99_ms + ' ms'),
     el('td', { 'data-col': 'last-error' }, lastErr),
@@ -55,13 +78,14 @@ function focusedButton(tbody) {
 export async function loadEndpoints() {
   const seq = ++seqNow;
   try {
-    const res = await apiJson('v1/endpoints');
+    const [res, volumes] = await Promise.all([apiJson('v1/endpoints'), volumes24h()]);
+    lastVolumes = volumes;
     if (seq !== seqNow) return;
     const eps = Array.isArray(res.endpoints) ? res.endpoints : [];
     const tbody = $('endpoint-rows');
     const was = focusedButton(tbody);
     clear(tbody);
-    eps.forEach((ep) => tbody.appendChild(endpointRow(ep)));
+    eps.forEach((ep) => tbody.appendChild(endpointRow(ep, volumes)));
     if (was) {
       const again = tbody.querySelector('tr[data-id="' + CSS.escape(was.id) + '"] [data-testid="' + was.testid + '"]');
       if (again) again.focus();
@@ -76,7 +100,7 @@ export async function loadEndpoints() {
 async function toggleEndpoint(id, enable, btn) {
   btn.disabled = true;
   try {
-    const row = endpointRow(await switchEndpoint(id, enable));
+    const row = endpointRow(await switchEndpoint(id, enable), lastVolumes);
     const old = btn.closest('tr');
     if (old) old.replaceWith(row);
     row.querySelector('[data-testid=endpoint-toggle]').focus();

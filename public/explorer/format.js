@@ -26,12 +26,14 @@ export function toLocalInput(d) {
   return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
 }
 
-// Payouts with 2 to 4 decimals (0.5 -> 0.50, 0.12345 -> 0.1235); history keeps no currency.
+// Payouts with 2 to 4 decimals (0.5 -> 0.50, 0.12345 -> 0.1235), and the event's currency
+// when it gave one: "0.50 USD" (the code, not a symbol: "$" alone is several currencies).
 const PAYOUT_FORMAT = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 });
-export function fmtPayout(v) {
+export function fmtPayout(v, currency) {
   if (v === null || v === undefined || v === '') return '\u2014';
   const n = Number(v);
-  return isFinite(n) ? PAYOUT_FORMAT.format(n) : String(v);
+  const amount = isFinite(n) ? PAYOUT_FORMAT.format(n) : String(v);
+  return currency ? amount + ' ' + currency : amount;
 }
 
 function fmtSeconds(ms) {

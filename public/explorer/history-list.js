@@ -21,7 +21,7 @@ function rowFor(item) {
   tr.appendChild(el('td', { 'data-col': 'endpoint', title: dash(item.endpoint_id) }, dash(item.endpoint_id)));
   tr.appendChild(el('td', { 'data-col': 'advertiser', title: dash(item.advertiser_name) }, dash(item.advertiser_name)));
   tr.appendChild(el('td', { 'data-col': 'offer', title: dash(item.offer_id) }, dash(item.offer_id)));
-  tr.appendChild(el('td', { 'data-col': 'payout', className: 'num', title: dash(item.payout) }, fmtPayout(item.payout)));
+  tr.appendChild(el('td', { 'data-col': 'payout', className: 'num', title: dash(item.payout) }, fmtPayout(item.payout, item.currency)));
   tr.appendChild(el('td', { 'data-col': 'status' }, badge(item.status)));
   tr.appendChild(el('td', { 'data-col': 'attempts', className: 'num' }, dash(item.attempts)));
   tr.appendChild(el('td', { 'data-col': 'http', className: 'num' }, dash(item.http_status)));

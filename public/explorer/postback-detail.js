@@ -34,7 +34,7 @@ function renderFields(r) {
   if (r.publisher_id !== undefined) field('publisher_id', dash(r.publisher_id));
   field('status', dash(r.status));
   if (r.offer_id !== undefined) field('offer_id', dash(r.offer_id));
-  if (r.payout !== undefined) field('payout', fmtPayout(r.payout));
+  if (r.payout !== undefined) field('payout', fmtPayout(r.payout, r.currency));
   field('created_at', el('span', { title: dash(r.created_at) }, fmtTime(r.created_at) + '  (' + dash(r.created_at) + ')'));
   field('finished_at', el('span', { title: dash(r.finished_at) }, r.finished_at ? fmtTime(r.finished_at) + '  (' + r.finished_at + ')' : '\u2014'));
   if (r.next_attempt_at) field('next_attempt_at', fmtTime(r.next_attempt_at) + '  (' + r.next_attempt_at + ')');

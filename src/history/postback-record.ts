@@ -25,6 +25,8 @@ export interface RecordStatic {
   readonly offer_id: string | null;
   readonly advertiser_name: string | null;
   readonly payout: number | null;
+  /** The event's `currency` (SPEC: e.g. "USD"), as given. */
+  readonly currency: string | null;
   readonly created_ms: number;
   /** As sent, secrets masked. */
   readonly request: RenderedRequest;
@@ -67,7 +69,7 @@ export const F = {
 } as const;
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-const NULLABLE = ['publisher_id', 'offer_id', 'advertiser_name', 'payout'] as const;
+const NULLABLE = ['publisher_id', 'offer_id', 'advertiser_name', 'payout', 'currency'] as const;
 
 /**
  * The static part as stored: JSON without what is implied (null fields; GET, no headers, no
@@ -115,6 +117,7 @@ export function staticFromStored(d: StoredStatic): RecordStatic {
     offer_id: d.offer_id ?? null,
     advertiser_name: d.advertiser_name ?? null,
     payout: d.payout ?? null,
+    currency: d.currency ?? null,
     request: requestOf(d.request),
   };
 }
@@ -157,6 +160,7 @@ export function recordToApi(r: PostbackRecord): Record<string, unknown> {
     http_status: r.http_status,
     offer_id: r.offer_id,
     payout: r.payout,
+    currency: r.currency,
     created_at: iso(r.created_ms),
     finished_at: iso(r.finished_ms),
     ...(r.status === 'retrying' || r.status === 'queued' ? { next_attempt_at: iso(r.next_attempt_ms) } : {}),
@@ -182,6 +186,7 @@ export function recordToListItem(r: PostbackRecord, attemptCount: number = r.att
     offer_id: r.offer_id,
     advertiser_name: r.advertiser_name,
     payout: r.payout,
+    currency: r.currency,
     ...(r.replay_of ? { replay_of: r.replay_of } : {}),
   };
 }

@@ -173,6 +173,7 @@ function newPostbackItem(p: PlannedPostback): EnqueueItem {
       offer_id: fieldText(p.event.fields.offer_id),
       advertiser_name: fieldText(p.event.fields.advertiser_name),
       payout: p.event.payout ?? null,
+      currency: fieldText(p.event.fields.currency),
       created_ms: p.createdMs,
       request: p.endpoint.maskRequest(p.request),
       ...(p.endpoint.delayS > 0 ? { delay_s: p.endpoint.delayS } : {}),

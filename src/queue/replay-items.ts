@@ -64,6 +64,7 @@ export function replayItems(
         offer_id: original.offer_id,
         advertiser_name: original.advertiser_name,
         payout: original.payout,
+        currency: original.currency,
         created_ms: now,
         request: endpoint ? endpoint.maskRequest(request) : request,
         replay_of: original.id,

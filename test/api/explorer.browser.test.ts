@@ -450,7 +450,7 @@ describe('Postback Explorer page', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('reads well: advertiser, payout with decimals, errors in words with their class, POST bodies pretty-printed, whole words in responses', async () => {
+  it('reads well: advertiser, payout with decimals and the event\'s currency, errors in words with their class, POST bodies pretty-printed, whole words in responses', async () => {
     const LONG = 'Internal Server Error: the database behind this receiver is unavailable right now';
     const responder: Responder = (r, _i, res) => (r.url.startsWith('/slow') ? 'hang' : r.url.startsWith('/err') ? respond(500, LONG)(res) : respond(200, 'OK')(res));
     await withOwnStack(responder, async (own, ctx, recv) => {
@@ -461,7 +461,7 @@ describe('Postback Explorer page', () => {
       ]);
       const p = await fireAndOpen(own, ctx, [
         { id: 'r-post', type: 'conversion', endpoint_id: 'ep-post', advertiser_name: 'Acme Ads', payout: 0.12345, offer_id: '42' },
-        { id: 'r-err', type: 'conversion', endpoint_id: 'ep-err', payout: 2 },
+        { id: 'r-err', type: 'conversion', endpoint_id: 'ep-err', payout: 2, currency: 'EUR' },
         { id: 'r-slow', type: 'conversion', endpoint_id: 'ep-slow', payout: 1.5 },
       ]);
       const list = p.locator('[data-testid=row]');
@@ -469,7 +469,7 @@ describe('Postback Explorer page', () => {
       expect(await at('r-post', 'advertiser').textContent()).toBe('Acme Ads');
       expect(await at('r-err', 'advertiser').textContent()).toBe('\u2014');
       expect(await at('r-post', 'payout').textContent()).toBe('0.1235');
-      expect(await at('r-err', 'payout').textContent()).toBe('2.00');
+      expect(await at('r-err', 'payout').textContent()).toBe('2.00 EUR');
       expect(await at('r-slow', 'payout').textContent()).toBe('1.50');
 
       // A POST body is shown pretty-printed (one field a line), as the JSON that was sent.
@@ -539,7 +539,7 @@ describe('Postback Explorer page', () => {
       await expect.poll(async () => (await counts('vol')).length).toBeGreaterThan(100);
       expect((await counts('vol')).reduce((a, b) => a + b, 0)).toBe(5);
 
-      // Endpoints: health, success rate, p99 and last error; Disable and Enable.
+      // Endpoints: health, 24 h volume, success rate, p99 and last error; Disable and Enable.
       await p.click('[data-view=endpoints]');
       const epRow = (id: string) => p.locator(`[data-testid=endpoint-row][data-id="${id}"]`);
       await expect.poll(() => p.locator('[data-testid=endpoint-row]').count()).toBe(2);
@@ -554,6 +554,10 @@ describe('Postback Explorer page', () => {
         ];
       }, { timeout: 10_000 }).toEqual(['http_status', '100%', '0%']);
       expect(await epRow('ep-a').locator('[data-col=p99]').textContent()).toMatch(/^\d+ ms$/);
+      // Postbacks of the last 24 h, per endpoint, from /v1/stats: the 5 created above between them.
+      const volumes = await Promise.all(['ep-a', 'ep-e'].map(async (id) => Number((await epRow(id).locator('[data-col=volume]').textContent())!.replace(/,/g, ''))));
+      expect(volumes.every((v) => v > 0)).toBe(true);
+      expect(volumes[0]! + volumes[1]!).toBe(5);
       expect(await epRow('ep-a').locator('[data-col=state]').textContent()).toBe('healthy');
       expect(await epRow('ep-a').locator('[data-col=publisher]').textContent()).toBe('5');
       await epRow('ep-e').getByRole('button', { name: 'Disable ep-e' }).click();

@@ -122,7 +122,7 @@ describe('PostgreSQL history', () => {
     const now = Date.now();
     const old = [newPostbackId(now - 40 * DAY_MS), newPostbackId(now - 29 * DAY_MS)];
     for (const id of old) {
-      const d = encodeStatic({ event_id: `old-${id}`, endpoint_id: 'rt', publisher_id: null, offer_id: null, advertiser_name: null, payout: null, created_ms: now, request: { method: 'GET', url: 'http://127.0.0.1/x', headers: {}, body: null } });
+      const d = encodeStatic({ event_id: `old-${id}`, endpoint_id: 'rt', publisher_id: null, offer_id: null, advertiser_name: null, payout: null, currency: null, created_ms: now, request: { method: 'GET', url: 'http://127.0.0.1/x', headers: {}, body: null } });
       await stack.runtime.redis.xadd(stack.runtime.keys.outbox, '*', '_', id, F.static, d, F.status, 'delivered', F.count, '0');
     }
     await stack.historySynced();

@@ -64,7 +64,7 @@ describe('row codec', () => {
   const attempt: AttemptRecord = { n: 1, started_at: new Date(T + 5).toISOString(), duration_ms: 12, status_code: 503, error: 'http_status', phase: null, response_excerpt: 'busy, "later"', retry_after_ms: 2000 };
   const hash: Record<string, string> = {
     [F.static]: encodeStatic({
-      event_id: 'ev-1', endpoint_id: 'ep-1', publisher_id: 'pub', offer_id: 'o1', advertiser_name: 'Acme', payout: 2.5, created_ms: T,
+      event_id: 'ev-1', endpoint_id: 'ep-1', publisher_id: 'pub', offer_id: 'o1', advertiser_name: 'Acme', payout: 2.5, currency: 'EUR', created_ms: T,
       request: { method: 'POST', url: 'https://p.example/pb', headers: { 'content-type': 'application/json' }, body: '{"a":1}' },
     }),
     [F.replayRequest]: JSON.stringify({ method: 'POST', url: 'https://p.example/pb', headers: { 'content-type': 'application/json', 'x-token': '{{secret:token}}' }, body: '{"a":1}' }),
@@ -85,11 +85,11 @@ describe('row codec', () => {
     expect(JSON.parse(row.d)).not.toHaveProperty('event_id');
     expect(JSON.parse(row.d)).not.toHaveProperty('created_ms');
     expect(recordFromRow(row)).toEqual(recordFromHash(id, hash));
-    expect(summaryFromRow(row)).toMatchObject({ id, status: 'retrying', attempts: 1, last_error: 'http_status', advertiser_name: 'Acme', created_ms: T });
+    expect(summaryFromRow(row)).toMatchObject({ id, status: 'retrying', attempts: 1, last_error: 'http_status', advertiser_name: 'Acme', currency: 'EUR', created_ms: T });
   });
 
   it('keeps a plain GET as its URL alone, and a success attempt as five numbers and its excerpt', () => {
-    const get = { ...hash, [F.static]: encodeStatic({ event_id: 'e', endpoint_id: 'ep', publisher_id: null, offer_id: null, advertiser_name: null, payout: 1, created_ms: T, request: { method: 'GET', url: 'https://p.example/pb?c=1', headers: {}, body: null } }) };
+    const get = { ...hash, [F.static]: encodeStatic({ event_id: 'e', endpoint_id: 'ep', publisher_id: null, offer_id: null, advertiser_name: null, payout: 1, currency: null, created_ms: T, request: { method: 'GET', url: 'https://p.example/pb?c=1', headers: {}, body: null } }) };
     const ok: AttemptRecord = { n: 1, started_at: new Date(T + 4).toISOString(), duration_ms: 3, status_code: 200, error: null, phase: null, response_excerpt: 'OK' };
     const row = rowFromSnapshot(id, { ...get, [F.status]: 'delivered', [F.attempt(1)]: JSON.stringify(ok), [F.replayRequest]: '' })!;
     expect(row.url).toBe('https://p.example/pb?c=1');

@@ -8,6 +8,7 @@ const base: RecordStatic = {
   offer_id: null,
   advertiser_name: null,
   payout: null,
+  currency: null,
   created_ms: 1_795_000_000_000,
   request: { method: 'GET', url: 'https://a.example/pb?e=e1', headers: {}, body: null },
 };
@@ -26,6 +27,7 @@ describe("a record's static part as stored", () => {
       offer_id: '42',
       advertiser_name: 'Acme',
       payout: 0,
+      currency: 'EUR',
       replay_of: 'old',
       delay_s: 5,
       request: { method: 'POST', url: 'https://a.example/pb', headers: { 'content-type': 'application/json' }, body: '{"a":1}' },

@@ -52,7 +52,7 @@ describe.each(HISTORY_STORES)('history store contract (%s)', (_store, storeEnv) 
   it('filters by date range, status, endpoint, publisher and event, newest first', async () => {
     const before = Date.now() - 1;
     const res = await ctx.stack.post('/v1/events', { events: [
-      { id: 'f-1', type: 'conversion', endpoint_id: 'ep-b', payout: 1.25, offer_id: '42' },
+      { id: 'f-1', type: 'conversion', endpoint_id: 'ep-b', payout: 1.25, currency: 'EUR', offer_id: '42' },
       { id: 'f-2', type: 'conversion', endpoint_id: 'ep-a' },
     ] });
     const ids = res.json.events.map((e: { postbacks: string[] }) => e.postbacks[0]);
@@ -62,7 +62,10 @@ describe.each(HISTORY_STORES)('history store contract (%s)', (_store, storeEnv) 
     const inRange = await ctx.stack.get(`/v1/postbacks?from=${new Date(before).toISOString()}&to=${after}`);
     expect(inRange.json.items.map((i: { event_id: string }) => i.event_id)).toEqual(['f-2', 'f-1']);
     const item = inRange.json.items[1];
-    expect(item).toMatchObject({ id: ids[0], event_id: 'f-1', endpoint_id: 'ep-b', publisher_id: 'p2', status: 'delivered', attempts: 1, http_status: 200, offer_id: '42', payout: 1.25 });
+    expect(item).toMatchObject({ id: ids[0], event_id: 'f-1', endpoint_id: 'ep-b', publisher_id: 'p2', status: 'delivered', attempts: 1, http_status: 200, offer_id: '42', payout: 1.25, currency: 'EUR' });
+    // An event without a currency lists null (the Explorer then shows the payout alone).
+    expect(inRange.json.items[0].currency).toBeNull();
+    expect((await ctx.stack.get(`/v1/postbacks/${ids[0]}`)).json.currency).toBe('EUR');
     expect(Date.parse(item.created_at)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(item.finished_at)).toBeGreaterThanOrEqual(Date.parse(item.created_at));
     const byEndpoint = await ctx.stack.get(`/v1/postbacks?from=${before}&endpoint_id=ep-b`);

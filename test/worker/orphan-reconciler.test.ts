@@ -28,7 +28,7 @@ async function writeOrphan(stack: Stack, endpointId: string, eventId: string, cr
   await createRecords(runtime.history, [
     {
       id,
-      data: { event_id: eventId, endpoint_id: endpointId, publisher_id: null, offer_id: null, advertiser_name: null, payout: null, created_ms: createdMs, request: masked },
+      data: { event_id: eventId, endpoint_id: endpointId, publisher_id: null, offer_id: null, advertiser_name: null, payout: null, currency: null, created_ms: createdMs, request: masked },
       replayRequest: masked === request ? undefined : ep.tokenizeRequest(request),
       nextAttemptMs,
       batchJobId,
