@@ -11,13 +11,12 @@
 // Prints one JSON line (the run's figures) last, for lib.mjs runScenario. Every child is
 // killed on the way out, whatever happens; every wait below is bounded in time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { VARIABLES } from '../dist/src/config/schema.js';
 import { freePort, percentile, redisCpuMicros, sleep, startChild, startRedis } from './lib.mjs';
-import { readFileSync } from 'node:fs';
 
 const env = process.env;
 const KIND = env.ISOLATION_KIND ?? 'none';
@@ -300,7 +299,7 @@ try {
   })();
   // ISOLATION_TIMELINE=FILE: the dispatcher's work counters every 250 ms during the send
   // (one JSON line each), to line latency spikes up with what the dispatcher was doing.
-  const timeline = env.ISOLATION_TIMELINE ? (await import('node:fs')).createWriteStream(env.ISOLATION_TIMELINE) : undefined;
+  const timeline = env.ISOLATION_TIMELINE ? createWriteStream(env.ISOLATION_TIMELINE) : undefined;
   const sampler = timeline && setInterval(async () => {
     const m = await api(d.base, 'GET', '/metrics').catch(() => undefined);
     if (!m) return;

@@ -29,14 +29,16 @@ export async function switchEndpoint(id, enable) {
   return ep && ep.id ? ep : { id, health: { state: enable ? 'healthy' : 'disabled' } };
 }
 
-/** Postbacks created in the last 24 h per endpoint id (a count; undefined when the stats cannot be read). */
+/**
+ * Postbacks created in the last 24 h: `counts` per endpoint id, and whether the stats read only
+ * part of the range (then each count is a floor). Undefined when the stats cannot be read.
+ */
 async function volumes24h() {
   const now = Date.now();
   try {
     const st = await apiJson('v1/stats?from=' + encodeURIComponent(new Date(now - 86_400_000).toISOString()) + '&to=' + encodeURIComponent(new Date(now).toISOString()) + '&bucket=1d');
-    const out = new Map();
-    for (const e of st.endpoints || []) out.set(e.endpoint_id, { n: e.delivered + e.failed + e.retrying + e.queued, truncated: st.truncated });
-    return out;
+    const counts = new Map((st.endpoints || []).map((e) => [e.endpoint_id, e.delivered + e.failed + e.retrying + e.queued]));
+    return { counts, truncated: st.truncated === true };
   } catch {
     return undefined;
   }
@@ -44,9 +46,8 @@ async function volumes24h() {
 
 function volumeCell(volumes, id) {
   if (volumes === undefined) return el('td', { 'data-col': 'volume', className: 'num', title: 'stats not available' }, '\u2014');
-  const v = volumes.get(id);
-  const n = v ? v.n : 0;
-  return el('td', { 'data-col': 'volume', className: 'num', title: v && v.truncated ? 'at least (the stats read part of the range)' : '' }, n.toLocaleString('en-US') + (v && v.truncated ? '+' : ''));
+  const n = volumes.counts.get(id) || 0;
+  return el('td', { 'data-col': 'volume', className: 'num', title: volumes.truncated ? 'at least (the stats read part of the range)' : '' }, n.toLocaleString('en-US') + (volumes.truncated ? '+' : ''));
 }
 
 function endpointRow(ep, volumes) {
