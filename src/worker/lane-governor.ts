@@ -31,7 +31,7 @@ export const DEFAULT_GOVERNOR: GovernorOptions = {
   fastLagMs: 15,
   loopDelayMs: 40,
   maxUtilization: 0.5,
-  fastIdleMs: 1000,
+  fastIdleMs: 500,
   burstMs: 10,
   tickMs: 100,
 };
