@@ -113,10 +113,14 @@ async function startDispatcher(redisUrl, logFile) {
     RETRY_SCHEDULE: SCHEDULE.join(','),
     // Comparing runs: ISOLATION_BATCH_SIZE=1 sends every postback as a job of its own.
     ...(env.ISOLATION_BATCH_SIZE ? { BATCH_SIZE: env.ISOLATION_BATCH_SIZE } : {}),
+    // Experiments: ISOLATION_DISPATCHER_ENV="SLOW_LANE_CONCURRENCY=1 ..." sets more dispatcher variables.
+    ...Object.fromEntries((env.ISOLATION_DISPATCHER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const fd = openSync(logFile, 'a');
   // ISOLATION_CPU_PROF=DIR writes a V8 CPU profile of the dispatcher there (for `node --cpu-prof` readers).
   const prof = env.ISOLATION_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.ISOLATION_CPU_PROF}`] : [];
+  // ISOLATION_NODE_ARGS="--trace-gc ...": more node flags for the dispatcher (its output goes to the log).
+  if (env.ISOLATION_NODE_ARGS) prof.push(...env.ISOLATION_NODE_ARGS.split(' ').filter(Boolean));
   const child = spawn(process.execPath, [...prof, 'dist/src/cli/main.js', 'start'], { env: dispatcherEnv, stdio: ['ignore', fd, fd] });
   children.add(child);
   dispatcherChild = child;
