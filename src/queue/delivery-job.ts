@@ -87,11 +87,13 @@ export function batchJobId(firstPostbackId: string): string {
 }
 
 /**
- * A batch job of the first attempts of `members` (fast lane, one produce call). Policies
- * are stored once per distinct object. If the batch itself fails (Redis away past the
- * record retries), it is run again: items already recorded are skipped then.
+ * A batch job of the first attempts of `members` (one produce call). Policies are stored
+ * once per distinct object. If the batch itself fails (Redis away past the record
+ * retries), it is run again: items already recorded are skipped then. In the fast lane
+ * a worker sends its postbacks; in the slow lane it hands each a job of its own (see
+ * batch-processor): one job to write while the producer's call waits, not one per postback.
  */
-export function batchJob(members: readonly BatchMember[], delayMs: number): DeliveryJobSpec<BatchJobData> {
+export function batchJob(members: readonly BatchMember[], delayMs: number, lane: Lane = 'fast'): DeliveryJobSpec<BatchJobData> {
   const policies: PolicyData[] = [];
   const index = new Map<PolicyData, number>();
   const items: BatchItemData[] = members.map((m) => {
@@ -112,7 +114,7 @@ export function batchJob(members: readonly BatchMember[], delayMs: number): Deli
       stackTraceLimit: 0,
       ...(delayMs > 0 ? { delay: delayMs } : {}),
     },
-    lane: 'fast',
+    lane,
   };
 }
 const BATCH_ATTEMPTS = 10;

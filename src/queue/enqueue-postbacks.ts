@@ -50,13 +50,16 @@ export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly Enqu
   if (items.length === 0) return;
   const plan = planJobs(ctx, items, now);
   try {
-    const behind = await guardRedis(() => createRecords(ctx.history, plan.records));
-    const fast = plan.jobs.fast.map((job) => turnKnown(job, behind));
-    const slow = plan.jobs.slow.map((job) => turnKnown(job, behind));
-    await guardRedis(() => Promise.all([addAll(ctx.queues.fast, fast), addAll(ctx.queues.slow, slow)]));
+    // Healthy endpoints' postbacks first: their records and jobs are written, and can be
+    // picked up, before the degraded ones' (a mixed batch's bulk) take Redis's time.
+    for (const lane of LANES) {
+      if (plan.records[lane].length === 0) continue;
+      const behind = await guardRedis(() => createRecords(ctx.history, plan.records[lane]));
+      await guardRedis(() => addAll(ctx.queues[lane], plan.jobs[lane].map((job) => turnKnown(job, behind))));
+    }
   } catch (err) {
     // If even the check fails (Redis away), take it as no job: undo all.
-    const created = await existingJobs(ctx, plan.records).catch(() => new Set<string>());
+    const created = await existingJobs(ctx, [...plan.records.fast, ...plan.records.slow]).catch(() => new Set<string>());
     const undoItems = items.filter((i) => !created.has(i.id));
     const undo = ctx.redis.multi();
     deleteRecords(ctx.history, undo, undoItems.map((i) => i.id));
@@ -69,19 +72,31 @@ export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly Enqu
   }
 }
 
+const LANES: readonly Lane[] = ['fast', 'slow'];
+
 interface JobPlan {
-  readonly records: NewRecord[];
-  readonly jobs: Record<Lane, DeliveryJobSpec[]>;
+  /** Per lane: the records of the postbacks whose first job waits there. */
+  readonly records: Readonly<Record<Lane, NewRecord[]>>;
+  readonly jobs: Readonly<Record<Lane, DeliveryJobSpec[]>>;
 }
 
-/** Each postback's record, and the jobs carrying them: batches where they may share one. */
+/**
+ * Each postback's record, and the jobs carrying them: batches where they may share one.
+ * First attempts due together share a batch job per lane: in the fast lane those of
+ * healthy endpoints, in the slow lane those of degraded or open ones whose order does not
+ * matter (an ordered endpoint's postbacks there stay jobs of their own, which take their
+ * turn themselves).
+ */
 function planJobs(ctx: EnqueueContext, items: readonly EnqueueItem[], now: number): JobPlan {
   const jobs: Record<Lane, DeliveryJobSpec[]> = { fast: [], slow: [] };
   const batchIds = new Map<string, string>();
-  /** Batchable postbacks by the delay of their first attempt. */
-  const groups = new Map<number, { item: EnqueueItem; member: BatchMember }[]>();
+  /** Batchable postbacks by lane and the delay of their first attempt. */
+  const groups = new Map<string, { lane: Lane; delayMs: number; members: { item: EnqueueItem; member: BatchMember }[] }>();
   const policies = new Map<object | string, PolicyData>();
   const delays: number[] = [];
+  /** Each postback's first lane, by its index in `items`. */
+  const lanes: Lane[] = [];
+  const batching = ctx.batchSize > 1 && items.length > 1;
   for (const item of items) {
     const ep = item.endpoint;
     const schedule = ep?.scheduleS ?? ctx.defaults.scheduleS;
@@ -90,40 +105,44 @@ function planJobs(ctx: EnqueueContext, items: readonly EnqueueItem[], now: numbe
     const key = ep ?? item.endpointId ?? 'inline';
     let policy = policies.get(key);
     if (policy === undefined) policies.set(key, (policy = jobPolicy(ep, item.endpointId, ctx.defaults)));
-    const batchable = ctx.batchSize > 1 && items.length > 1 && ctx.health.laneOf(subjectOf(policy.ep, item.request.url)) === 'fast';
-    if (batchable) {
+    const lane = ctx.health.laneOf(subjectOf(policy.ep, item.request.url));
+    lanes.push(lane);
+    if (batching && (lane === 'fast' || policy.oc === undefined)) {
       const member: BatchMember = { postbackId: item.id, policy, request: sameRequest(item.record.request, item.request) ? undefined : item.request };
-      const group = groups.get(delayMs);
-      if (group === undefined) groups.set(delayMs, [{ item, member }]);
-      else group.push({ item, member });
+      const groupKey = `${lane}:${delayMs}`;
+      const group = groups.get(groupKey);
+      if (group === undefined) groups.set(groupKey, { lane, delayMs, members: [{ item, member }] });
+      else group.members.push({ item, member });
     } else {
       const job = deliveryJob({ postbackId: item.id, endpoint: ep, endpointId: item.endpointId, request: item.request, delayMs }, ctx.defaults, ctx.health);
       jobs[job.lane].push(job);
     }
   }
-  for (const [delayMs, group] of groups) {
-    for (let i = 0; i < group.length; i += ctx.batchSize) {
-      const chunk = group.slice(i, i + ctx.batchSize);
+  for (const { lane, delayMs, members } of groups.values()) {
+    for (let i = 0; i < members.length; i += ctx.batchSize) {
+      const chunk = members.slice(i, i + ctx.batchSize);
       if (chunk.length === 1) {
         const { item } = chunk[0]!;
-        jobs.fast.push(deliveryJob({ postbackId: item.id, endpoint: item.endpoint, endpointId: item.endpointId, request: item.request, delayMs }, ctx.defaults, ctx.health));
+        const job = deliveryJob({ postbackId: item.id, endpoint: item.endpoint, endpointId: item.endpointId, request: item.request, delayMs }, ctx.defaults, ctx.health);
+        jobs[job.lane].push(job);
         continue;
       }
-      const job = batchJob(chunk.map((c) => c.member), delayMs);
-      jobs.fast.push(job);
+      const job = batchJob(chunk.map((c) => c.member), delayMs, lane);
+      jobs[lane].push(job);
       for (const { item } of chunk) batchIds.set(item.id, job.opts.jobId!);
     }
   }
-  const records: NewRecord[] = items.map((item, i) => {
+  const records: Record<Lane, NewRecord[]> = { fast: [], slow: [] };
+  items.forEach((item, i) => {
     const ep = item.endpoint;
-    return {
+    records[lanes[i]!].push({
       id: item.id,
       data: item.record,
       replayRequest: item.record.request === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
       nextAttemptMs: now + delays[i]!,
       batchJobId: batchIds.get(item.id),
       chainKey: item.chainKey,
-    };
+    });
   });
   return { records, jobs };
 }

@@ -40,15 +40,19 @@ interface Tally {
 }
 
 /**
- * A batch job: the first attempts of several postbacks of one produce call (fast lane).
+ * A batch job: the first attempts of several postbacks of one produce call, in the fast
+ * lane (healthy endpoints) or the slow lane (degraded or open ones; never ordered ones).
  * 1. One pipeline reads their records: status, and the request when the job does not hold it.
  *    A batch run again (its worker died, or it failed) skips what was already recorded, and
  *    makes sure a postback recorded `retrying` has its retry job: it repeats at most what
  *    was in flight.
  * 2. Each item is gated as a lone job would be (an ordered endpoint's item whose key's turn
- *    is an earlier postback's: its own job, waiting; disabled: final; not healthy: its own
- *    job on the slow lane), waits in line here for a slot at its origin (unless the origin does
- *    not answer: see AdaptiveLimiter.acquire; then the slow lane takes it), and is sent.
+ *    is an earlier postback's: its own job, waiting; disabled: final). Fast lane: not
+ *    healthy, its own job on the slow lane; it waits in line here for a slot at its origin
+ *    (unless the origin does not answer: see AdaptiveLimiter.acquire; then the slow lane
+ *    takes it), and is sent. Slow lane: an open circuit's items become jobs of their own at
+ *    once (one addBulk); the others take the governor's pace, and are sent if their origin
+ *    has a slot, else become jobs of their own (parked as lone jobs are).
  * 3. Outcomes are recorded as they come, coalesced into script calls (AttemptWriter); a
  *    postback that must retry becomes a job of its own on its schedule, added after its
  *    record. Only then does the batch complete.
@@ -56,7 +60,8 @@ interface Tally {
  */
 export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
-  const { limiter, board, reporter, queues } = deps;
+  const { limiter, board, reporter, queues, governor } = deps;
+  const slowLane = deps.lane === 'slow';
   const jobKeyPrefixes = [queues.fast.qualifiedName, queues.slow.qualifiedName];
 
   /** The item as a job of its own: a retry (attempts made), a lane move or a wait for its turn (none). */
@@ -90,9 +95,11 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     const schedule = p.scheduleS.length > 0 ? p.scheduleS : deps.defaultScheduleS;
     let outcome: Outcome | undefined;
     if (state === 'disabled') outcome = DISABLED;
-    else if (state !== 'healthy') {
+    else if (slowLane ? state === 'open' : state !== 'healthy') {
+      // Fast lane: the slow lane takes it. Slow lane: an open circuit's attempt (probe,
+      // circuit_open or last chance) is a lone job's.
       await ownJob(item, request, 0, 0, 'slow');
-      deps.metrics.laneMoves.inc({ reason: state });
+      if (!slowLane) deps.metrics.laneMoves.inc({ reason: state });
       return 'moved';
     }
     const policy = await resolve(p);
@@ -100,16 +107,20 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     let startedMs = Date.now();
     let durationMs = 0;
     if (outcome === undefined) {
-      const release = await limiter.acquire(origin, SLOT_STALL_MS);
+      // Slow lane: paced as a lone job is; over its origin's limit it becomes one, and is
+      // parked as one (no attempt used). When stopping it is handed on the same way.
+      const release = slowLane
+        ? (governor === undefined || (await governor.pace())) ? limiter.tryAcquire(origin, 'adaptive') : undefined
+        : await limiter.acquire(origin, SLOT_STALL_MS);
       if (release === undefined) {
-        // Held below its ceiling, the origin is congested (or still unproven): the slow lane takes it.
+        // Fast lane: held below its ceiling, the origin is congested (or still unproven).
         await ownJob(item, request, 0, 0, 'slow');
-        deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
+        if (!slowLane) deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
         return 'moved';
       }
       const sent = await sendAttempt(
         { dispatcher: deps.dispatcher, reporter, slowMs: deps.policy.slowMs },
-        { postbackId, subject, lane: 'fast', request, policy, timeoutMs: Math.min(p.timeoutMs, deps.maxAttemptMs), release },
+        { postbackId, subject, lane: deps.lane, request, policy, timeoutMs: Math.min(p.timeoutMs, deps.maxAttemptMs), release },
       );
       ({ startedMs, durationMs } = sent);
       outcome = sent.outcome;
@@ -155,6 +166,28 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     return waits;
   };
 
+  /**
+   * Slow lane: the postbacks of endpoints whose circuit is open get jobs of their own at
+   * once, in one addBulk, at the head of the lane (they waited their turn in the batch):
+   * what an open circuit's attempt needs (the probe, circuit_open, a last chance) is a lone
+   * job's. The indexes of the items handed out.
+   */
+  const handOutOpen = async (items: readonly BatchItem[], records: readonly (PendingRecord | undefined)[]): Promise<Set<number>> => {
+    const handed = new Set<number>();
+    const jobs: Parameters<typeof queues.slow.addBulk>[0] = [];
+    items.forEach((item, i) => {
+      const rec = records[i];
+      const request = item.request ?? rec?.request;
+      if (rec === undefined || request === undefined || rec.status !== 'queued' || rec.ownJob) return;
+      if (board.stateOf(subjectOf(item.policy.endpointId, request.url)) !== 'open') return;
+      handed.add(i);
+      jobs.push({ name: JOB_NAME, data: itemJobData(item.policyData, request, 0), opts: { ...deliveryJobOptions(item.postbackId, item.policy.scheduleS.length, 0), lifo: true } });
+    });
+    // lifo puts each at the head: added last, taken first; reversed, the batch's order holds.
+    if (jobs.length > 0) await queues.slow.addBulk([...jobs].reverse());
+    return handed;
+  };
+
   return async (job, token) => {
     const started = Date.now();
     let items: BatchItem[];
@@ -176,14 +209,16 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
       throw new DelayedError();
     }
-    if (deps.governor !== undefined && !rerun) {
+    if (governor !== undefined && !rerun && !slowLane) {
       // The slow lane yields when healthy postbacks start late: a batch counts for each of
       // its postbacks, lateness taken once its records are read, just before they go out.
-      deps.governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
+      governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
     }
     let waits: Map<number, ChainWait>;
+    let handed: ReadonlySet<number> = new Set();
     try {
       waits = await orderingWaits(items, records);
+      if (slowLane) handed = await handOutOpen(items, records);
     } catch (err) {
       if (!isRedisUnavailable(err)) throw err;
       await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
@@ -207,7 +242,7 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
           return;
         }
         const wait = waits.get(i);
-        const result = (await resume(item, rec, request)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request));
+        const result = handed.has(i) ? 'moved' : ((await resume(item, rec, request)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request)));
         tally[result]++;
       }),
     );

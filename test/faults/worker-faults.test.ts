@@ -41,24 +41,29 @@ describe('worker faults under load', () => {
     await receiver.stop();
   });
 
+  /** A worker SIGKILLed once `sentBeforeKill` requests arrived; a second one finishes: every postback delivered, duplicates within what was in flight. */
+  async function killMidLoadThenAccount(ids: readonly string[], prefix: string, sentBeforeKill: number): Promise<void> {
+    const first = spawnWorker(workerEnv);
+    await receiver.waitFor(sentBeforeKill);
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    const second = spawnWorker(workerEnv);
+    try {
+      const result = await account(stack, ids, receiver, prefix);
+      console.info(`worker SIGKILL (${prefix}):`, JSON.stringify(result));
+      expect(result).toMatchObject({ delivered: ids.length, failed: 0, distinctReceived: ids.length });
+      expect(result.duplicates).toBeLessThanOrEqual(IN_FLIGHT_MAX);
+    } finally {
+      second.kill('SIGKILL');
+    }
+  }
+
   // Lock expiry and the stalled check, then 400 deliveries by a cold worker, while another
   // test file (the Redis topologies') may be running beside it: give it room.
   it('a worker SIGKILLed mid-load: all delivered by the next worker, duplicates within the in-flight count', { timeout: 90_000 }, async () => {
     const ids = await sendLoad(stack, 'load', 'kill', 400);
     expect(await batchesOf(stack, ids)).toEqual({ batched: 400, batches: 8 });
-    const first = spawnWorker(workerEnv);
-    await receiver.waitFor(100);
-    first.kill('SIGKILL');
-    await once(first, 'exit');
-    const second = spawnWorker(workerEnv);
-    try {
-      const result = await account(stack, ids, receiver, 'kill');
-      console.info('worker SIGKILL:', JSON.stringify(result));
-      expect(result).toMatchObject({ delivered: 400, failed: 0, distinctReceived: 400 });
-      expect(result.duplicates).toBeLessThanOrEqual(IN_FLIGHT_MAX);
-    } finally {
-      second.kill('SIGKILL');
-    }
+    await killMidLoadThenAccount(ids, 'kill', 100);
   });
 
   it('SIGTERM during load: the worker exits cleanly, in-flight attempts finish, none half-recorded', { timeout: 90_000 }, async () => {
@@ -88,5 +93,16 @@ describe('worker faults under load', () => {
     } finally {
       second.kill('SIGKILL');
     }
+  });
+
+  it('a worker SIGKILLed mid-load on the slow lane (a degraded endpoint: slow-lane batch jobs): all delivered by the next worker, duplicates within the in-flight count', { timeout: 90_000 }, async () => {
+    receiver.requests.length = 0;
+    await stack.runtime.registry.upsert([{ id: 'load-slow', url: `${receiver.base}/load-slow?e={event_id}` }]);
+    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'load-slow', 'degraded');
+    await stack.runtime.health.refresh();
+    const ids = await sendLoad(stack, 'load-slow', 'skill', 400);
+    expect(await batchesOf(stack, ids)).toEqual({ batched: 400, batches: 8 });
+    expect(await stack.runtime.queues.slow.count()).toBe(8);
+    await killMidLoadThenAccount(ids, 'skill', 60);
   });
 });

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { getRecord } from '../../src/history/get-record.js';
 import { AttemptWriter } from '../../src/history/record-attempt.js';
-import { BATCH_JOB_NAME, type BatchJobData, type DeliveryJobData } from '../../src/queue/job-data.js';
+import { BATCH_JOB_NAME, JOB_NAME, type BatchJobData, type DeliveryJobData } from '../../src/queue/job-data.js';
 import { startWorker } from '../../src/worker/worker-service.js';
 import { respond } from '../helpers/receiver.js';
 import { usePerTestStacks, type Stack } from '../helpers/stack.js';
@@ -16,6 +16,14 @@ function events(prefix: string, n: number, endpointId: string): { id: string; ty
 async function produce(stack: Stack, prefix: string, n: number, endpointId: string): Promise<string[]> {
   const results = await stack.runtime.producer.produce(events(prefix, n, endpointId), { batch: true });
   return results.flatMap((r) => r.postbacks);
+}
+
+async function expectDeliveredInOneAttempt(stack: Stack, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const r = await stack.waitFinal(id);
+    expect(r).toMatchObject({ status: 'delivered' });
+    expect(r.attempts).toHaveLength(1);
+  }
 }
 
 async function jobsOf(stack: Stack): Promise<{ name: string; id: string; data: unknown; delay: number }[]> {
@@ -170,12 +178,81 @@ describe('batch jobs: the first attempts of one produce call', () => {
     await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'sick', 'degraded');
     const worker = startWorker(stack.runtime);
     try {
-      for (const id of ids) {
-        const r = await stack.waitFinal(id);
-        expect(r).toMatchObject({ status: 'delivered' });
-        expect(r.attempts).toHaveLength(1);
-      }
+      await expectDeliveredInOneAttempt(stack, ids);
       expect(await stack.get('/metrics').then((m) => m.text)).toMatch(/^postback_lane_moves_total\{reason="degraded"\} 4$/m);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('first attempts for a degraded endpoint go as one slow-lane batch job, sent by the slow lane inside it (one attempt each); an ordered endpoint keeps jobs of its own', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    await stack.runtime.registry.upsert([
+      { id: 'slowish', url: `${t.receiver.base}/s?e={event_id}` },
+      { id: 'ordered', url: `${t.receiver.base}/o?e={event_id}&k={click_id}`, ordering_key: '{click_id}' },
+    ]);
+    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'slowish', 'degraded', 'ordered', 'degraded');
+    await stack.runtime.health.refresh();
+    const ids = await produce(stack, 's', 6, 'slowish');
+    const slowJobs = await stack.runtime.queues.slow.getJobs(['waiting', 'delayed']);
+    expect(slowJobs.map((j) => [j.name, (j.data as BatchJobData).i?.map(([id]) => id)])).toEqual([[BATCH_JOB_NAME, ids]]);
+    expect(await stack.runtime.queue.count()).toBe(0);
+    const worker = startWorker(stack.runtime);
+    try {
+      await expectDeliveredInOneAttempt(stack, ids);
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(ids.map((_, i) => `/s?e=s-${i}`).sort());
+      // Sent inside the batch: none of its postbacks became a job of its own.
+      const done = stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
+      expect(done).toEqual([expect.objectContaining({ postbacks: 6, delivered: 6, moved: 0 })]);
+
+      // An ordered endpoint's postbacks take their turns as lone jobs, not in a slow-lane batch.
+      const ordered = (await stack.runtime.producer.produce(events('o', 3, 'ordered').map((e, i) => ({ ...e, click_id: `c${i}` })), { batch: true })).flatMap((r) => r.postbacks);
+      for (const id of ordered) expect((await stack.runtime.queues.slow.getJob(id))?.name).toBe(JOB_NAME);
+      for (const id of ordered) expect((await stack.waitFinal(id)).status).toBe('delivered');
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a slow-lane batch hands the postbacks of an open circuit jobs of their own at once, which record circuit_open without sending', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10', RETRY_SCHEDULE: '0,30' }, { worker: false });
+    await stack.runtime.registry.upsert([{ id: 'shut', url: `${t.receiver.base}/c?e={event_id}` }]);
+    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'shut', 'open');
+    await stack.runtime.health.refresh();
+    // The probe key is set when a circuit opens: the first probe waits one interval.
+    await stack.runtime.redis.set(stack.runtime.keys.probe('shut'), 'x', 'PX', 60_000);
+    const ids = await produce(stack, 'c', 4, 'shut');
+    expect((await stack.runtime.queues.slow.getJobs(['waiting'])).map((j) => j.name)).toEqual([BATCH_JOB_NAME]);
+    const worker = startWorker(stack.runtime);
+    try {
+      for (const id of ids) {
+        await expect.poll(async () => (await getRecord(stack.runtime.history, id))?.attempts.map((a) => a.error), { timeout: 5000 }).toEqual(['circuit_open']);
+        const own = await stack.runtime.queues.slow.getJob(id);
+        expect(await own?.getState()).toBe('delayed');
+      }
+      expect(t.receiver.requests).toHaveLength(0);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a slow-lane batch run again (its worker killed mid-batch) sends only what it had not: one postback delivered, one handed out, the rest not started', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    await stack.runtime.registry.upsert([{ id: 'slowish', url: `${t.receiver.base}/z?e={event_id}` }]);
+    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'slowish', 'degraded');
+    await stack.runtime.health.refresh();
+    const [done, handed, ...rest] = await produce(stack, 'z', 5, 'slowish');
+    const now = Date.now();
+    await new AttemptWriter(stack.runtime.history).write(done!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 3, status_code: 200, error: null, phase: null, response_excerpt: '' }, 'delivered', now, undefined);
+    await stack.runtime.queues.slow.add('deliver', { v: 2, ep: 'slowish', u: `${t.receiver.base}/z?e=z-1`, to: 2000, sch: [0, 60, 90, 120, 150] }, { jobId: handed!, attempts: 5 });
+    // The batch as a killed worker leaves it: started once, its lock gone.
+    const [batch] = await stack.runtime.queues.slow.getJobs(['waiting']).then((js) => js.filter((j) => j.name === BATCH_JOB_NAME));
+    await stack.runtime.redis.hset(`${stack.runtime.queues.slow.qualifiedName}:${batch!.id!}`, 'ats', '1');
+    const worker = startWorker(stack.runtime);
+    try {
+      for (const id of [handed!, ...rest]) expect((await stack.waitFinal(id)).status).toBe('delivered');
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/z?e=z-1', '/z?e=z-2', '/z?e=z-3', '/z?e=z-4']);
+      expect((await getRecord(stack.runtime.history, done!))?.attempts).toHaveLength(1);
     } finally {
       await worker.close();
     }
