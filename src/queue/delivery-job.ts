@@ -89,9 +89,10 @@ export function batchJobId(firstPostbackId: string): string {
 /**
  * A batch job of the first attempts of `members` (one produce call). Policies are stored
  * once per distinct object. If the batch itself fails (Redis away past the record
- * retries), it is run again: items already recorded are skipped then. In the fast lane
- * a worker sends its postbacks; in the slow lane it hands each a job of its own (see
- * batch-processor): one job to write while the producer's call waits, not one per postback.
+ * retries), it is run again: items already recorded are skipped then. A worker sends
+ * its postbacks, in either lane (see batch-processor; in the slow lane an open circuit's
+ * postbacks, and those over their origin's limit, become jobs of their own): one job to
+ * write while the producer's call waits, not one per postback.
  */
 export function batchJob(members: readonly BatchMember[], delayMs: number, lane: Lane = 'fast'): DeliveryJobSpec<BatchJobData> {
   const policies: PolicyData[] = [];

@@ -37,30 +37,37 @@ export interface EnqueueContext {
 }
 
 /**
- * Writes the postbacks' `queued` records (one script call), then their jobs (addBulk per lane).
- * The first attempts of a call's postbacks for healthy endpoints, due at the same time, go
- * as batch jobs of up to `batchSize` (see batchJob); the rest (a lone postback, the slow
- * lane, a delay of their own) as one job each.
+ * Writes the postbacks' `queued` records (one script call), then their jobs (addBulk per
+ * lane, both at once). The first attempts of a call's postbacks due at the same time go as
+ * batch jobs of up to `batchSize` per lane (see planJobs); the rest (a lone postback, an
+ * ordered endpoint's in the slow lane, a delay of their own) as one job each.
  * All or nothing: when a step fails, the records and dedupe claims of postbacks whose job
  * Redis did not create are undone, and the error goes on (UnavailableError while Redis is
- * away). A timeout does not say whether addBulk ran: postbacks whose job exists keep their
- * record and claim. What an undo cannot delete, the workers' orphan reconciler settles.
+ * away). A lane whose addBulk answered is never undone (its jobs may already have run and
+ * be gone); for the other, a timeout does not say whether addBulk ran: postbacks whose job
+ * exists keep their record and claim. What an undo cannot delete, the workers' orphan
+ * reconciler settles.
  */
 export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly EnqueueItem[], now: number): Promise<void> {
   if (items.length === 0) return;
   const plan = planJobs(ctx, items, now);
+  const added = new Set<Lane>();
   try {
-    // Healthy endpoints' postbacks first: their records and jobs are written, and can be
-    // picked up, before the degraded ones' (a mixed batch's bulk) take Redis's time.
-    for (const lane of LANES) {
-      if (plan.records[lane].length === 0) continue;
-      const behind = await guardRedis(() => createRecords(ctx.history, plan.records[lane]));
-      await guardRedis(() => addAll(ctx.queues[lane], plan.jobs[lane].map((job) => turnKnown(job, behind))));
-    }
+    const behind = await guardRedis(() => createRecords(ctx.history, plan.records));
+    await guardRedis(() =>
+      Promise.all(
+        LANES.map(async (lane) => {
+          await addAll(ctx.queues[lane], plan.jobs[lane].map((job) => turnKnown(job, behind)));
+          added.add(lane);
+        }),
+      ),
+    );
   } catch (err) {
-    // If even the check fails (Redis away), take it as no job: undo all.
-    const created = await existingJobs(ctx, [...plan.records.fast, ...plan.records.slow]).catch(() => new Set<string>());
-    const undoItems = items.filter((i) => !created.has(i.id));
+    const unsure = plan.records.filter((_, i) => !added.has(plan.lanes[i]!));
+    // If even the check fails (Redis away), take it as no job: undo all of those.
+    const created = await existingJobs(ctx, unsure).catch(() => new Set<string>());
+    const undoIds = new Set(unsure.filter((r) => !created.has(r.id)).map((r) => r.id));
+    const undoItems = items.filter((i) => undoIds.has(i.id));
     const undo = ctx.redis.multi();
     deleteRecords(ctx.history, undo, undoItems.map((i) => i.id));
     const claimed = undoItems.map((i) => i.dedupeKey).filter((k): k is string => k !== undefined);
@@ -75,8 +82,10 @@ export async function enqueuePostbacks(ctx: EnqueueContext, items: readonly Enqu
 const LANES: readonly Lane[] = ['fast', 'slow'];
 
 interface JobPlan {
-  /** Per lane: the records of the postbacks whose first job waits there. */
-  readonly records: Readonly<Record<Lane, NewRecord[]>>;
+  /** The postbacks' records, in the call's order (an ordering chain is joined in it). */
+  readonly records: readonly NewRecord[];
+  /** Each record's first lane, by its index in `records`. */
+  readonly lanes: readonly Lane[];
   readonly jobs: Readonly<Record<Lane, DeliveryJobSpec[]>>;
 }
 
@@ -132,19 +141,18 @@ function planJobs(ctx: EnqueueContext, items: readonly EnqueueItem[], now: numbe
       for (const { item } of chunk) batchIds.set(item.id, job.opts.jobId!);
     }
   }
-  const records: Record<Lane, NewRecord[]> = { fast: [], slow: [] };
-  items.forEach((item, i) => {
+  const records: NewRecord[] = items.map((item, i) => {
     const ep = item.endpoint;
-    records[lanes[i]!].push({
+    return {
       id: item.id,
       data: item.record,
       replayRequest: item.record.request === item.request || ep === undefined ? undefined : ep.tokenizeRequest(item.request),
       nextAttemptMs: now + delays[i]!,
       batchJobId: batchIds.get(item.id),
       chainKey: item.chainKey,
-    });
+    };
   });
-  return { records, jobs };
+  return { records, lanes, jobs };
 }
 
 /**

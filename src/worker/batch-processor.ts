@@ -109,8 +109,9 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     if (outcome === undefined) {
       // Slow lane: paced as a lone job is; over its origin's limit it becomes one, and is
       // parked as one (no attempt used). When stopping it is handed on the same way.
+      // The circuit may have opened while it waited for the pace: then the lone job's rules apply.
       const release = slowLane
-        ? (governor === undefined || (await governor.pace())) ? limiter.tryAcquire(origin, 'adaptive') : undefined
+        ? (governor === undefined || (await governor.pace())) && board.stateOf(subject) !== 'open' ? limiter.tryAcquire(origin, 'adaptive') : undefined
         : await limiter.acquire(origin, SLOT_STALL_MS);
       if (release === undefined) {
         // Fast lane: held below its ceiling, the origin is congested (or still unproven).
@@ -131,6 +132,9 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       'debug',
     );
     if (status === 'retrying') await recordWithRetry(() => ownJob(item, request, 1, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
+    // Requests started together end together (a dead origin's timeouts): in the slow lane,
+    // what follows the record is paced too, as a lone job's completion is.
+    if (slowLane && durationMs > 0) await governor?.pace();
     return status;
   };
 
