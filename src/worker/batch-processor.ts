@@ -10,6 +10,7 @@ import { JobDataError } from '../queue/errors.js';
 import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type DecodedPolicy, type QueueJobData } from '../queue/job-data.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import { DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
+import { JobAdder } from './job-adder.js';
 import { JobPolicies, type JobPolicy } from './job-policy.js';
 import { recheckTurn, turnWaitMs } from './ordering-turn.js';
 import type { ProcessorDeps } from './processor-deps.js';
@@ -50,9 +51,11 @@ interface Tally {
  *    is an earlier postback's: its own job, waiting; disabled: final). Fast lane: not
  *    healthy, its own job on the slow lane; it waits in line here for a slot at its origin
  *    (unless the origin does not answer: see AdaptiveLimiter.acquire; then the slow lane
- *    takes it), and is sent. Slow lane: an open circuit's items become jobs of their own at
- *    once (one addBulk); the others take the governor's pace, and are sent if their origin
- *    has a slot, else become jobs of their own (parked as lone jobs are).
+ *    takes it), and is sent. Slow lane: an open circuit's items become jobs of their own
+ *    (its probe, circuit_open and last chance are a lone job's); the others take the
+ *    governor's pace, and are sent if their origin has a slot, else become jobs of their
+ *    own (parked as lone jobs are). Jobs of their own are added an addBulk per turn of the
+ *    event loop (JobAdder).
  * 3. Outcomes are recorded as they come, coalesced into script calls (AttemptWriter); a
  *    postback that must retry becomes a job of its own on its schedule, added after its
  *    record. Only then does the batch complete.
@@ -64,10 +67,16 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
   const slowLane = deps.lane === 'slow';
   const jobKeyPrefixes = [queues.fast.qualifiedName, queues.slow.qualifiedName];
 
-  /** The item as a job of its own: a retry (attempts made), a lane move or a wait for its turn (none). */
+  const adders = { fast: new JobAdder(queues.fast), slow: new JobAdder(queues.slow) };
+  /**
+   * The item as a job of its own: a retry (attempts made), a lane move or a wait for its
+   * turn (none). A slow-lane batch's first attempts that leave it (an open circuit's, or
+   * over their origin's limit) go to the head of the lane: they waited their turn in it.
+   */
   const ownJob = async (item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<Job> => {
     const data = itemJobData(item.policyData, request, made);
-    return queues[lane].add(JOB_NAME, data, deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs)));
+    const opts = deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs));
+    return adders[lane].add(JOB_NAME, data, slowLane && made === 0 && delayMs <= 0 ? { ...opts, lifo: true } : opts);
   };
 
   /** An ordered item whose key's turn is an earlier postback's: a job of its own, waiting (no attempt used). */
@@ -170,28 +179,6 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     return waits;
   };
 
-  /**
-   * Slow lane: the postbacks of endpoints whose circuit is open get jobs of their own at
-   * once, in one addBulk, at the head of the lane (they waited their turn in the batch):
-   * what an open circuit's attempt needs (the probe, circuit_open, a last chance) is a lone
-   * job's. The indexes of the items handed out.
-   */
-  const handOutOpen = async (items: readonly BatchItem[], records: readonly (PendingRecord | undefined)[]): Promise<Set<number>> => {
-    const handed = new Set<number>();
-    const jobs: Parameters<typeof queues.slow.addBulk>[0] = [];
-    items.forEach((item, i) => {
-      const rec = records[i];
-      const request = item.request ?? rec?.request;
-      if (rec === undefined || request === undefined || rec.status !== 'queued' || rec.ownJob) return;
-      if (board.stateOf(subjectOf(item.policy.endpointId, request.url)) !== 'open') return;
-      handed.add(i);
-      jobs.push({ name: JOB_NAME, data: itemJobData(item.policyData, request, 0), opts: { ...deliveryJobOptions(item.postbackId, item.policy.scheduleS.length, 0), lifo: true } });
-    });
-    // lifo puts each at the head: added last, taken first; reversed, the batch's order holds.
-    if (jobs.length > 0) await queues.slow.addBulk([...jobs].reverse());
-    return handed;
-  };
-
   return async (job, token) => {
     const started = Date.now();
     let items: BatchItem[];
@@ -219,10 +206,8 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
       governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
     }
     let waits: Map<number, ChainWait>;
-    let handed: ReadonlySet<number> = new Set();
     try {
       waits = await orderingWaits(items, records);
-      if (slowLane) handed = await handOutOpen(items, records);
     } catch (err) {
       if (!isRedisUnavailable(err)) throw err;
       await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
@@ -246,7 +231,7 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
           return;
         }
         const wait = waits.get(i);
-        const result = handed.has(i) ? 'moved' : ((await resume(item, rec, request)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request)));
+        const result = (await resume(item, rec, request)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request));
         tally[result]++;
       }),
     );

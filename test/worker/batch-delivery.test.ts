@@ -202,8 +202,9 @@ describe('batch jobs: the first attempts of one produce call', () => {
       await expectDeliveredInOneAttempt(stack, ids);
       expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(ids.map((_, i) => `/s?e=s-${i}`).sort());
       // Sent inside the batch: none of its postbacks became a job of its own.
-      const done = stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
-      expect(done).toEqual([expect.objectContaining({ postbacks: 6, delivered: 6, moved: 0 })]);
+      // (The batch completes once what follows each record is paced: a moment after the records.)
+      const batchDone = () => stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
+      await expect.poll(batchDone, { timeout: 5000 }).toEqual([expect.objectContaining({ postbacks: 6, delivered: 6, moved: 0 })]);
 
       // An ordered endpoint's postbacks take their turns as lone jobs, not in a slow-lane batch.
       const ordered = (await stack.runtime.producer.produce(events('o', 3, 'ordered').map((e, i) => ({ ...e, click_id: `c${i}` })), { batch: true })).flatMap((r) => r.postbacks);
