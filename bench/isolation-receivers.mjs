@@ -47,6 +47,7 @@ function httpServer(handler) {
   const server = createHttpServer(handler);
   // Keep the dispatcher's keep-alive connections, as a real publisher would.
   server.keepAliveTimeout = 60_000;
+  server.on('connection', () => connections++);
   return server;
 }
 

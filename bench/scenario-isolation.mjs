@@ -12,7 +12,7 @@
 // killed on the way out, whatever happens; every wait below is bounded in time.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { VARIABLES } from '../dist/src/config/schema.js';
@@ -121,9 +121,14 @@ async function startDispatcher(redisUrl, logFile) {
   const prof = env.ISOLATION_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.ISOLATION_CPU_PROF}`] : [];
   // ISOLATION_NODE_ARGS="--trace-gc ...": more node flags for the dispatcher (its output goes to the log).
   if (env.ISOLATION_NODE_ARGS) prof.push(...env.ISOLATION_NODE_ARGS.split(' ').filter(Boolean));
-  const child = spawn(process.execPath, [...prof, 'dist/src/cli/main.js', 'start'], { env: dispatcherEnv, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [...prof, 'dist/src/cli/main.js', 'start'], { env: { ...dispatcherEnv, ...(env.XSPLIT ? { XLANES: 'fast' } : {}) }, stdio: ['ignore', fd, fd] });
   children.add(child);
   dispatcherChild = child;
+  if (env.XSPLIT) {
+    const w = spawn('nice', ['-n', env.XNICE ?? '10', process.execPath, 'dist/src/cli/main.js', 'worker'], { env: { ...dispatcherEnv, XLANES: 'slow', PORT: String(await freePort()) }, stdio: ['ignore', fd, fd] });
+    children.add(w);
+    dispatcherEnv.XLANES = 'fast';
+  }
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; ; ) {
     if (child.exitCode !== null) throw new Error(`dispatcher exited ${child.exitCode} at start; see ${logFile}`);
@@ -158,6 +163,13 @@ function processCpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Math.round(((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // utime, stime in clock ticks (100/s)
+}
+
+/** CPU time used by every process on the machine so far (ms): /proc/stat's first line, idle and iowait left out. */
+function machineCpuMs() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+  const n = ticks.map(Number);
+  return Math.round(((n.reduce((a, b) => a + b, 0) - n[3] - n[4]) * 1000) / 100);
 }
 
 /** The slowlog entries tallied by command (a script by its SHA's first 8 characters): count and ms. */
@@ -318,7 +330,14 @@ try {
       skipped: metricSum(t, 'postback_skipped_total'),
     }) + '\n');
   }, 250);
-  const cpuStart = { dispatcher: processCpuMs(dispatcherChild.pid), redis: await redisCpuMicros(redis.redis), bench: process.cpuUsage() };
+  const cpuStart = {
+    dispatcher: processCpuMs(dispatcherChild.pid),
+    redis: await redisCpuMicros(redis.redis),
+    bench: process.cpuUsage(),
+    healthyRx: processCpuMs(healthyRx.pid),
+    othersRx: othersRx ? processCpuMs(othersRx.pid) : 0,
+    machine: machineCpuMs(),
+  };
   const sendStart = Date.now();
   const sending = await paced([{ ...healthyPublisher, prefix: 'h-' }, ...otherPublishers], SECONDS, (e) => (e.endpoint_id === 'healthy' ? 'healthy' : 'others'));
   const sendEnd = Date.now();
@@ -330,6 +349,12 @@ try {
     dispatcher: processCpuMs(dispatcherChild.pid) - cpuStart.dispatcher,
     redis: Math.round(((await redisCpuMicros(redis.redis)) - cpuStart.redis) / 1000),
     bench_sender: Math.round((benchCpu.user + benchCpu.system) / 1000),
+    // The publishers' stand-ins share this machine's cores (in production they are elsewhere).
+    healthy_receiver: processCpuMs(healthyRx.pid) - cpuStart.healthyRx,
+    other_receivers: othersRx ? processCpuMs(othersRx.pid) - cpuStart.othersRx : 0,
+    // Every process on the machine, and how much of its cores that is.
+    machine_busy: machineCpuMs() - cpuStart.machine,
+    machine_busy_pct: Math.round((100 * (machineCpuMs() - cpuStart.machine)) / ((sendEnd - sendStart) * cpus().length)),
   };
   pinging = false;
   await pinger;
@@ -428,6 +453,7 @@ try {
             delivered_by_end: othersEnd.distinct,
             duplicate_deliveries: othersEnd.duplicates,
             requests_received: othersEnd.requests,
+            connections_received: othersEnd.connections,
           }
         : {}),
       ...(KIND === 'dead'
@@ -454,8 +480,9 @@ try {
   };
   log(`done in ${result.run_seconds.toFixed(0)} s`);
 } finally {
-  // A CPU profile is written when the process exits on its own: SIGTERM, then wait (bounded).
-  if (env.ISOLATION_CPU_PROF && dispatcherChild?.exitCode === null) {
+  // A CPU or heap profile (ISOLATION_NODE_ARGS='--heap-prof ...') is written when the process
+  // exits on its own: SIGTERM, then wait (bounded).
+  if ((env.ISOLATION_CPU_PROF || env.ISOLATION_NODE_ARGS) && dispatcherChild?.exitCode === null) {
     dispatcherChild.kill('SIGTERM');
     await Promise.race([new Promise((r) => dispatcherChild.once('exit', r)), sleep(20_000)]);
   }
