@@ -121,14 +121,9 @@ async function startDispatcher(redisUrl, logFile) {
   const prof = env.ISOLATION_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.ISOLATION_CPU_PROF}`] : [];
   // ISOLATION_NODE_ARGS="--trace-gc ...": more node flags for the dispatcher (its output goes to the log).
   if (env.ISOLATION_NODE_ARGS) prof.push(...env.ISOLATION_NODE_ARGS.split(' ').filter(Boolean));
-  const child = spawn(process.execPath, [...prof, 'dist/src/cli/main.js', 'start'], { env: { ...dispatcherEnv, ...(env.XSPLIT ? { XLANES: 'fast' } : {}) }, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [...prof, 'dist/src/cli/main.js', 'start'], { env: dispatcherEnv, stdio: ['ignore', fd, fd] });
   children.add(child);
   dispatcherChild = child;
-  if (env.XSPLIT) {
-    const w = spawn('nice', ['-n', env.XNICE ?? '10', process.execPath, 'dist/src/cli/main.js', 'worker'], { env: { ...dispatcherEnv, XLANES: 'slow', PORT: String(await freePort()) }, stdio: ['ignore', fd, fd] });
-    children.add(w);
-    dispatcherEnv.XLANES = 'fast';
-  }
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; ; ) {
     if (child.exitCode !== null) throw new Error(`dispatcher exited ${child.exitCode} at start; see ${logFile}`);
