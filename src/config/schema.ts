@@ -50,6 +50,8 @@ export interface Config {
   readonly slowEndpointMs: number;
   readonly slowLaneConcurrency: number;
   readonly slowLaneOriginMax: number;
+  /** Run the slow lane in a worker thread of its own (postback start / worker). */
+  readonly slowLaneThread: boolean;
   readonly autoDisableFailures: number;
   readonly autoDisableWindowHours: number;
   readonly alertWebhookUrl: string | undefined;
@@ -206,6 +208,8 @@ export const VARIABLES = [
     description: 'Attempts in flight per worker process in the slow lane (degraded and open endpoints). In-flight requests are cheap; slots are not shared with healthy endpoints.' }),
   spec({ env: 'SLOW_LANE_ORIGIN_MAX', key: 'slowLaneOriginMax', default: '200', parse: integer(1, 10_000),
     description: "Most attempts in flight to one origin in the slow lane per worker process (the adaptive limit's ceiling)." }),
+  spec({ env: 'SLOW_LANE_THREAD', key: 'slowLaneThread', default: 'true', parse: boolean,
+    description: 'Run the slow lane (degraded and open endpoints) in a worker thread of its own, at a lower OS priority on Linux: its event loop, heap and garbage collection are apart from the API and the fast lane. false: both lanes on the main thread.' }),
   spec({ env: 'AUTO_DISABLE_FAILURES', key: 'autoDisableFailures', default: '10', parse: integer(0, 100_000),
     description: 'Consecutive final failures of an endpoint that disable it (0: never).' }),
   spec({ env: 'AUTO_DISABLE_WINDOW_HOURS', key: 'autoDisableWindowHours', default: '72', parse: positive(0.0001, 87_600),

@@ -6,6 +6,8 @@ export interface MetricsServerOptions {
   readonly port: number;
   readonly host: string;
   readonly registry: Registry;
+  /** The exposition text, when more than `registry` (Metrics.render: the slow lane's thread too). */
+  readonly render?: () => Promise<string>;
   /** Whether Redis answers, for /readyz; never rejects. */
   readonly ready: () => Promise<boolean>;
 }
@@ -25,6 +27,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { registry, ready } = options;
+  const render = options.render ?? (() => registry.metrics());
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, JSON_TYPE, '{"error":"method not allowed"}');
@@ -36,7 +39,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     if (path === '/metrics') {
       // The scrape-time gauges read Redis: while it is away the scrape fails (503) and
       // Prometheus records the target as down (up == 0).
-      registry.metrics().then(
+      render().then(
         (body) => send(res, 200, registry.contentType, body),
         () => send(res, 503, JSON_TYPE, '{"error":"metrics unavailable: Redis does not answer"}'),
       );

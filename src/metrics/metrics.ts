@@ -1,4 +1,7 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** Another thread's counters, as `registry.getMetricsAsJSON()` gives them. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
  * The process's Prometheus metrics, created once. Counters are per process; queue depth
@@ -60,7 +63,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly sources: (() => Promise<MetricsSnapshot>)[] = [];
+
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'postback_process_' });
+  }
+
+  /** Adds another thread's counters (the slow lane's) to what `render` serves: summed per label set. */
+  addSource(read: () => Promise<MetricsSnapshot>): void {
+    this.sources.push(read);
+  }
+
+  /** The exposition text /metrics serves: this registry's metrics, plus every source's, summed. */
+  async render(): Promise<string> {
+    if (this.sources.length === 0) return this.registry.metrics();
+    const own = await this.registry.getMetricsAsJSON();
+    const others = await Promise.all(this.sources.map((read) => read()));
+    return AggregatorRegistry.aggregate([own, ...others]).metrics();
   }
 }

@@ -4,13 +4,18 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import type { MetricsServer } from '../metrics/metrics-server.js';
 import { startWorkerMetrics } from '../process/worker-metrics.js';
+import { DEFAULT_GOVERNOR } from '../worker/lane-governor.js';
+import { SharedLoadWriter, createLoadBuffer } from '../worker/lane-load.js';
 import { startWorker, type WorkerService } from '../worker/worker-service.js';
+import { SlowLaneThread } from './slow-lane-thread.js';
 import { Runtime } from '../runtime/runtime.js';
 
 export interface Served {
   readonly runtime: Runtime;
   readonly api: FastifyInstance | undefined;
   readonly worker: WorkerService | undefined;
+  /** The slow lane's thread (SLOW_LANE_THREAD, the default, with a worker in the process). */
+  readonly slowLane: SlowLaneThread | undefined;
   /** The API's bound address, e.g. http://127.0.0.1:8080. */
   readonly address: string | undefined;
   /** A worker-only process's metrics server address (METRICS_PORT set), e.g. http://127.0.0.1:9464. */
@@ -20,11 +25,13 @@ export interface Served {
 
 /**
  * Runs the API, a worker, or both in this process: resolve Redis, load the endpoints file,
- * then listen / take jobs. A worker-only process with METRICS_PORT serves /metrics there
+ * then listen / take jobs. A worker runs the fast lane here and, with SLOW_LANE_THREAD (the
+ * default), the slow lane in a thread of its own, paced by this thread's figures (see
+ * slow-lane-thread); /metrics adds that thread's counters to this one's. A worker-only process with METRICS_PORT serves /metrics there
  * (started before the worker, so a taken port fails the start); with the API in the process
  * its /metrics covers the worker and METRICS_PORT is not used. `stop` closes in order: API
  * (no new events), worker (in-flight attempts finish within SHUTDOWN_TIMEOUT_MS), the
- * metrics server, then Redis.
+ * metrics server, then Redis. The slow lane's thread stops with the worker, in parallel.
  */
 export async function serve(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }): Promise<Served> {
   const runtime = await Runtime.create(config, logger, { allowEmbedded: true });
@@ -47,7 +54,16 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
       }
     }
   }
-  const worker = roles.worker ? startWorker(runtime) : undefined;
+  let worker: WorkerService | undefined;
+  let slowLane: SlowLaneThread | undefined;
+  if (roles.worker && config.slowLaneThread) {
+    // The fast lane here, the slow lane in a thread of its own, paced by this thread's figures.
+    const load = createLoadBuffer();
+    worker = startWorker(runtime, { lanes: ['fast'], load: new SharedLoadWriter(load, DEFAULT_GOVERNOR.fastLagMs, DEFAULT_GOVERNOR.tickMs) });
+    slowLane = SlowLaneThread.start({ config, topology: runtime.redisTopology, load, logger, metrics: runtime.metrics });
+  } else if (roles.worker) {
+    worker = startWorker(runtime);
+  }
   let api: FastifyInstance | undefined;
   let address: string | undefined;
   if (roles.api) {
@@ -63,12 +79,13 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
     runtime,
     api,
     worker,
+    slowLane,
     address,
     metricsAddress: metricsServer?.address,
     stop() {
       stopping ??= (async () => {
         await api?.close();
-        await worker?.close();
+        await Promise.all([worker?.close(), slowLane?.close()]);
         await metricsServer?.close();
         await runtime.close();
       })();

@@ -17,6 +17,7 @@ export async function startWorkerMetrics(runtime: Runtime, port: number): Promis
     port,
     host: config.host,
     registry: metrics.registry,
+    render: () => metrics.render(),
     ready: () =>
       new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);

@@ -68,7 +68,7 @@ export class Runtime {
   private agent: Agent | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
 
-  private constructor(config: Config, logger: Logger, topology: RedisTopology, embedded: EmbeddedRedis | undefined) {
+  private constructor(config: Config, logger: Logger, topology: RedisTopology, embedded: EmbeddedRedis | undefined, processMetrics: boolean) {
     this.config = config;
     this.logger = logger;
     this.redisTopology = topology;
@@ -125,7 +125,7 @@ export class Runtime {
     this.publisherKeys = new PublisherKeys(this.redis, this.keys);
     this.audit = new AuditLog(this.redis, this.keys);
     this.healthPolicy = healthPolicy(config);
-    this.metrics = new Metrics();
+    this.metrics = new Metrics(processMetrics);
     this.producer = new Producer({
       redis: this.redis,
       keys: this.keys,
@@ -144,8 +144,10 @@ export class Runtime {
   /**
    * Resolves Redis (starting an embedded one when allowed: only for the single-node default,
    * REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES all unset), connects, and returns the runtime.
+   * `processMetrics: false`: no process metrics (CPU, heap, event loop) in this runtime's
+   * registry: the slow lane's thread, whose counters the main thread's /metrics adds to its own.
    */
-  static async create(config: Config, logger: Logger, options: { allowEmbedded?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Runtime> {
+  static async create(config: Config, logger: Logger, options: { allowEmbedded?: boolean; env?: NodeJS.ProcessEnv; processMetrics?: boolean } = {}): Promise<Runtime> {
     let url = config.redisUrl ?? DEFAULT_REDIS_URL;
     let embedded: EmbeddedRedis | undefined;
     if (config.redisUrlDefaulted && !(await canConnect('127.0.0.1', 6379))) {
@@ -156,7 +158,7 @@ export class Runtime {
       logger.warn({ dataDir: config.redisDataDir }, 'no Redis at 127.0.0.1:6379: started an embedded redis-server (AOF on); set REDIS_URL to use your own');
     }
     const topology = redisTopologyOf(config, url);
-    const runtime = new Runtime(config, logger, topology, embedded);
+    const runtime = new Runtime(config, logger, topology, embedded, options.processMetrics ?? true);
     try {
       await waitReady(runtime.redis, 10_000);
     } catch {

@@ -1,4 +1,5 @@
-import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { LocalLoad, type LoadSource } from './lane-load.js';
 
 export interface GovernorOptions {
   /** Most slow-lane job starts per second (the rate when nothing is congested). */
@@ -48,28 +49,25 @@ export const DEFAULT_GOVERNOR: GovernorOptions = {
  */
 export class LaneGovernor {
   private readonly options: GovernorOptions;
+  private readonly load: LoadSource;
   private rate: number;
   private tokens: number;
   private lastRefill = performance.now();
-  private fastStarts = 0;
   /** Whether a start waited for a token during this tick. */
   private limited = false;
-  private fastLate = 0;
   /** When the fast lane last started a job (performance.now()): it is protected while in use. */
   private fastLastStart = Number.NEGATIVE_INFINITY;
-  private readonly loop: IntervalHistogram;
-  private utilization: EventLoopUtilization = performance.eventLoopUtilization();
   private readonly timer: NodeJS.Timeout;
   private readonly waiters: ((go: boolean) => void)[] = [];
   private closed = false;
   private drainTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: GovernorOptions = DEFAULT_GOVERNOR) {
+  /** `load`: the fast lane's figures; by default this thread's own (both lanes in it). */
+  constructor(options: GovernorOptions = DEFAULT_GOVERNOR, load: LoadSource = new LocalLoad(options.fastLagMs)) {
     this.options = options;
+    this.load = load;
     this.rate = options.initialRate;
     this.tokens = options.initialRate * (options.tickMs / 1000);
-    this.loop = monitorEventLoopDelay({ resolution: 10 });
-    this.loop.enable();
     this.timer = setInterval(() => this.tick(), options.tickMs);
     this.timer.unref();
   }
@@ -81,8 +79,7 @@ export class LaneGovernor {
 
   /** A fast-lane job (of `postbacks` first attempts: a batch weighs what it carries) started `lagMs` after it was due. */
   observeFastLag(lagMs: number, postbacks = 1): void {
-    this.fastStarts += postbacks;
-    if (lagMs > this.options.fastLagMs) this.fastLate += postbacks;
+    this.load.observeFastLag(lagMs, postbacks);
   }
 
   /**
@@ -126,14 +123,10 @@ export class LaneGovernor {
   }
 
   private tick(): void {
-    const loopDelay = this.loop.percentile(99) / 1e6;
-    this.loop.reset();
-    const now = performance.eventLoopUtilization();
-    const busy = performance.eventLoopUtilization(now, this.utilization).utilization;
-    this.utilization = now;
-    if (this.fastStarts > 0) this.fastLastStart = performance.now();
+    const { fastStarts, fastLate, loopDelayMs, utilization } = this.load.sample();
+    if (fastStarts > 0) this.fastLastStart = performance.now();
     const fastInUse = performance.now() - this.fastLastStart < this.options.fastIdleMs;
-    const congested = this.fastLate * 10 > this.fastStarts || loopDelay > this.options.loopDelayMs || (fastInUse && busy > this.options.maxUtilization);
+    const congested = fastLate * 10 > fastStarts || loopDelayMs > this.options.loopDelayMs || (fastInUse && utilization > this.options.maxUtilization);
     const { minRate, maxRate } = this.options;
     // Slow to rise, quick to fall: a burst of slow-lane work lands before the next tick can
     // see it. It rises only while it held starts back: an allowance nobody used is no proof
@@ -144,14 +137,12 @@ export class LaneGovernor {
     if (congested) this.rate = Math.max(minRate, this.rate / 2);
     else if (this.limited) this.rate = Math.min(maxRate, !fastInUse ? this.rate * 2 + minRate : this.rate * 1.05 + minRate);
     this.limited = this.waiters.length > 0;
-    this.fastStarts = 0;
-    this.fastLate = 0;
   }
 
   close(): void {
     clearInterval(this.timer);
     clearTimeout(this.drainTimer);
-    this.loop.disable();
+    this.load.close();
     this.closed = true;
     for (const w of this.waiters.splice(0)) w(false);
   }

@@ -16,22 +16,22 @@ import { createDeliveryWorker } from './delivery-worker.js';
 import type { Shard } from '../queue/shard.js';
 import { createLaneMover } from './lane-mover.js';
 import type { WorkerContext } from './worker-context.js';
-import { LaneGovernor } from './lane-governor.js';
+import { DEFAULT_GOVERNOR, LaneGovernor } from './lane-governor.js';
+import type { LoadSource } from './lane-load.js';
 import { OrphanReconciler } from './orphan-reconciler.js';
 
 export interface WorkerService {
-  /** The fast lane's worker (healthy endpoints) of the first shard consumed. */
-  readonly worker: Worker<QueueJobData>;
-  /** The first shard's lanes (the only ones with QUEUE_SHARDS=1). */
-  readonly workers: Readonly<Record<Lane, Worker<QueueJobData>>>;
+  /** The first shard's lanes (the only ones with QUEUE_SHARDS=1) this service runs. */
+  readonly workers: Readonly<Partial<Record<Lane, Worker<QueueJobData>>>>;
   /** Every shard this process consumes (WORKER_SHARDS, plus DRAIN_QUEUE_SHARDS's), with its lanes' workers. */
-  readonly shards: readonly { readonly shard: Shard; readonly workers: Readonly<Record<Lane, Worker<QueueJobData>>> }[];
+  readonly shards: readonly { readonly shard: Shard; readonly workers: Readonly<Partial<Record<Lane, Worker<QueueJobData>>>> }[];
   readonly reporter: HealthReporter;
   readonly agent: Agent;
   /** Stops taking jobs; waits up to SHUTDOWN_TIMEOUT_MS for in-flight attempts. */
   close(): Promise<void>;
 }
 
+const LANES: readonly Lane[] = ['fast', 'slow'];
 const REGISTRY_REFRESH_MS = 5_000;
 const TRIM_EVERY_MS = 60_000;
 /** How often each worker folds what it saw into the shared health state. */
@@ -44,16 +44,32 @@ const WORKER_INIT_WAIT_MS = 2000;
 /** After the shutdown timeout, how long a forced close may take before the process goes on. */
 const FORCED_CLOSE_MS = 1000;
 
+export interface WorkerOptions {
+  /** The lanes this service takes jobs from (both by default). */
+  readonly lanes?: readonly Lane[];
+  /** The fast lane's figures for the slow lane's governor: by default this thread's own. */
+  readonly load?: LoadSource;
+  /**
+   * Whether this service also does the process's upkeep: the orphan scan, trimming the
+   * history index, the PostgreSQL history jobs (default true; a second service in the same
+   * process, the slow lane's thread, leaves them to the first).
+   */
+  readonly upkeep?: boolean;
+}
+
 /**
  * A worker process's delivery side: two lanes (BullMQ workers on two queues) sharing one
- * Agent, one health reporter and one view of the health states.
+ * Agent, one health reporter and one view of the health states (or one lane, when the other
+ * runs in a thread of its own: see process/slow-lane-thread).
  * - fast: WORKER_CONCURRENCY slots for healthy endpoints, PER_ORIGIN_CONCURRENCY at most
  *   per origin (adaptive below it); anything degraded, open or over its limit moves on.
  * - slow: SLOW_LANE_CONCURRENCY slots (in-flight requests are cheap), SLOW_LANE_ORIGIN_MAX
  *   per origin (adaptive below it); circuit breaking happens here.
  */
-export function startWorker(runtime: WorkerContext): WorkerService {
+export function startWorker(runtime: WorkerContext, options: WorkerOptions = {}): WorkerService {
   const { config, logger } = runtime;
+  const lanes = new Set(options.lanes ?? LANES);
+  const upkeep = options.upkeep ?? true;
   const connection = createRedis(runtime.redisTopology, 'worker', 'worker');
   // Debug: ioredis reconnects by itself, and a Redis outage would otherwise log every retry.
   const onRedisError = (err: Error): void => logger.debug({ err }, 'worker redis error');
@@ -72,7 +88,7 @@ export function startWorker(runtime: WorkerContext): WorkerService {
     alerts?.notify(t);
   });
 
-  const governor = new LaneGovernor();
+  const governor = new LaneGovernor(DEFAULT_GOVERNOR, options.load);
   const fastMax = config.perOriginConcurrency;
   const slowMax = config.slowLaneOriginMax;
   // Per lane, one limiter for every shard: per-origin limits hold per process, whatever the shard.
@@ -102,13 +118,16 @@ export function startWorker(runtime: WorkerContext): WorkerService {
           void wakeForTurn(shard.queues, postbackId).catch((err: unknown) => logger.debug({ postbackId, err }, 'could not wake the next postback of an ordering key: it looks again by itself')),
       }),
     };
-    const workers: Record<Lane, Worker<QueueJobData>> = {
-      fast: createDeliveryWorker(
+    const workers: Partial<Record<Lane, Worker<QueueJobData>>> = {};
+    if (lanes.has('fast')) {
+      workers.fast = createDeliveryWorker(
         { ...base, keys: shard.keys, concurrency: config.workerConcurrency },
         { ...common, lane: 'fast', limiter: fastLimiter, toSlowLane: createLaneMover(shard.queues.slow) },
-      ),
-      slow: createDeliveryWorker({ ...base, keys: shard.keys, concurrency: config.slowLaneConcurrency }, { ...common, lane: 'slow', limiter: slowLimiter }),
-    };
+      );
+    }
+    if (lanes.has('slow')) {
+      workers.slow = createDeliveryWorker({ ...base, keys: shard.keys, concurrency: config.slowLaneConcurrency }, { ...common, lane: 'slow', limiter: slowLimiter });
+    }
     const orphans = new OrphanReconciler({ history: shard.history, registry: runtime.registry, queues: shard.queues, health: board, logger });
     const onFailed = (job: Job<QueueJobData> | undefined, err: Error): void => {
       // The processor records its own outcomes. A job that BullMQ failed for good on its own
@@ -131,13 +150,13 @@ export function startWorker(runtime: WorkerContext): WorkerService {
         logger.error({ postbackId: job.id, err: e }, 'could not mark a failed job failed in history'),
       );
     };
-    for (const w of Object.values(workers)) {
+    for (const w of lanesOf(workers)) {
       w.on('error', (err: Error) => logger.error({ err }, 'worker error'));
       w.on('failed', onFailed);
     }
     return { shard, workers, orphans };
   });
-  const allWorkers = parts.flatMap((p) => Object.values(p.workers));
+  const allWorkers = parts.flatMap((p) => lanesOf(p.workers));
   // Take jobs only once the health states are known: a new worker must not send to an
   // endpoint whose circuit other workers opened.
   const onRunError = (err: unknown): void => logger.error({ err }, 'worker stopped on an error');
@@ -155,23 +174,23 @@ export function startWorker(runtime: WorkerContext): WorkerService {
   }, REGISTRY_REFRESH_MS);
   refresh.unref();
   const trim = setInterval(() => {
+    if (!upkeep) return;
     for (const { shard } of parts) trimIndex(shard.history, Date.now()).catch((err: unknown) => logger.warn({ err }, 'history index trim failed'));
   }, TRIM_EVERY_MS);
   trim.unref();
-  for (const p of parts) p.orphans.start();
+  if (upkeep) for (const p of parts) p.orphans.start();
   const historyJobs =
-    runtime.historyStore instanceof PostgresHistoryStore
+    upkeep && runtime.historyStore instanceof PostgresHistoryStore
       ? startPostgresHistoryJobs(runtime.historyStore, parts.map((p) => p.shard.history), logger)
       : undefined;
 
   logger.info(
-    { concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix, shards: consumed.map((s) => s.prefix) },
+    { lanes: [...lanes], concurrency: config.workerConcurrency, slowLaneConcurrency: config.slowLaneConcurrency, prefix: config.queuePrefix, shards: consumed.map((s) => s.prefix) },
     'worker started',
   );
 
   let closing: Promise<void> | undefined;
   return {
-    worker: parts[0]!.workers.fast,
     workers: parts[0]!.workers,
     shards: parts.map(({ shard, workers }) => ({ shard, workers })),
     reporter,
@@ -210,6 +229,11 @@ export function startWorker(runtime: WorkerContext): WorkerService {
       return closing;
     },
   };
+}
+
+/** The lanes' workers a service runs, fast first. */
+function lanesOf(workers: Partial<Record<Lane, Worker<QueueJobData>>>): Worker<QueueJobData>[] {
+  return LANES.flatMap((lane) => workers[lane] ?? []);
 }
 
 /**

@@ -64,12 +64,9 @@ export function testPrefix(): string {
   return `t${randomBytes(4).toString('hex')}`;
 }
 
-/**
- * A real stack against the test Redis: runtime, optional worker, API on a free port.
- * Every stack gets its own key prefix, so test files never see each other's data.
- */
-export async function startStack(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
-  const config = loadConfig({
+/** A config for the test Redis under a prefix of its own, loopback targets allowed, short timeouts; `env` on top. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
     REDIS_URL: inject('redisUrl'),
     QUEUE_PREFIX: testPrefix(),
     ALLOW_PRIVATE_TARGETS: 'true',
@@ -82,6 +79,14 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     SHUTDOWN_TIMEOUT_MS: '2000',
     ...env,
   });
+}
+
+/**
+ * A real stack against the test Redis: runtime, optional worker, API on a free port.
+ * Every stack gets its own key prefix, so test files never see each other's data.
+ */
+export async function startStack(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+  const config = testConfig(env);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const runtime = await Runtime.create(config, logger);

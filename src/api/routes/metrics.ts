@@ -45,7 +45,7 @@ export function metricsRoutes(
     });
   }
   app.get('/metrics', async (_request, reply) => {
-    const body = await metrics.registry.metrics();
+    const body = await metrics.render();
     return reply.header('content-type', metrics.registry.contentType).send(body);
   });
 }
