@@ -6,7 +6,7 @@ import type { MetricsServer } from '../metrics/metrics-server.js';
 import { startWorkerMetrics } from '../process/worker-metrics.js';
 import { DEFAULT_GOVERNOR } from '../worker/lane-governor.js';
 import { SharedLoadWriter, createLoadBuffer } from '../worker/lane-load.js';
-import { startWorker, type WorkerService } from '../worker/worker-service.js';
+import { consumedShards, startWorker, type WorkerService } from '../worker/worker-service.js';
 import { SlowLaneThread } from './slow-lane-thread.js';
 import { Runtime } from '../runtime/runtime.js';
 
@@ -60,7 +60,11 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
     // The fast lane here, the slow lane in a thread of its own, paced by this thread's figures.
     const load = createLoadBuffer();
     worker = startWorker(runtime, { lanes: ['fast'], load: new SharedLoadWriter(load, DEFAULT_GOVERNOR.fastLagMs, DEFAULT_GOVERNOR.tickMs) });
-    slowLane = SlowLaneThread.start({ config, topology: runtime.redisTopology, load, logger, metrics: runtime.metrics });
+    const slowQueues = consumedShards(runtime).map((shard) => shard.queues.slow);
+    // Active jobs count too: those of a worker that died come back only through the stalled check of a worker on that queue.
+    const hasWork = async (): Promise<boolean> =>
+      (await Promise.all(slowQueues.map((q) => q.getJobCountByTypes('active', 'waiting', 'delayed', 'prioritized', 'paused')))).some((n) => n > 0);
+    slowLane = SlowLaneThread.start({ config, topology: runtime.redisTopology, load, logger, metrics: runtime.metrics, hasWork });
   } else if (roles.worker) {
     worker = startWorker(runtime);
   }

@@ -32,15 +32,22 @@ export interface SlowLaneThreadOptions {
   readonly logger: Logger;
   /** The main thread's metrics: /metrics adds the thread's counters to them. */
   readonly metrics: Metrics;
+  /** Whether the slow lane has jobs (waiting, delayed or in progress): the thread starts once it has. */
+  readonly hasWork: () => Promise<boolean>;
 }
+
+/** How often, until the thread starts, the slow lane is looked at for jobs. */
+const WORK_CHECK_MS = 1_000;
 
 /**
  * The slow lane in a worker thread of its own (workers/slow-lane-thread): its event loop,
  * heap and garbage collection are apart from the API's and the fast lane's, and it runs at a
  * lower OS priority. It builds its own runtime (Redis connections, registry, health view)
  * and runs a worker service with the slow lane only; the main thread keeps the upkeep
- * (orphan scan, index trim). Starting does not wait for the thread: its jobs wait in the
- * slow lane's queue meanwhile, as they would for a worker process still starting. A thread
+ * (orphan scan, index trim). The thread starts once the slow lane first has a job (looked
+ * at every second): a deployment whose endpoints are all healthy never pays for a second
+ * runtime, and a worker process starts as fast as before. Its jobs wait in the slow lane's
+ * queue meanwhile, as they would for a worker process still starting. A thread
  * that stops (or cannot start) is started again after a second, then later while it keeps
  * failing; its jobs come back through BullMQ's stalled check, as a dead process's do.
  */
@@ -49,6 +56,7 @@ export class SlowLaneThread {
   private worker: Worker | undefined;
   private closing: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  private workTimer: NodeJS.Timeout | undefined;
   private restartDelayMs = RESTART_DELAY_MS;
   private readonly waiting = new Map<number, (snapshot: MetricsSnapshot) => void>();
   private seq = 0;
@@ -57,15 +65,34 @@ export class SlowLaneThread {
     this.options = options;
   }
 
-  /** Starts the thread; /metrics of `options.metrics` adds its counters from now on. */
+  /** Starts the thread once the slow lane has work; /metrics of `options.metrics` adds its counters from then on. */
   static start(options: SlowLaneThreadOptions): SlowLaneThread {
     const thread = new SlowLaneThread(options);
-    thread.spawn();
+    thread.startWhenNeeded();
     options.metrics.addSource(() => thread.metricsSnapshot());
     return thread;
   }
 
-  /** The running thread's id (a new one once it is started again), for logs and tests. */
+  private startWhenNeeded(): void {
+    const look = (): void => {
+      this.workTimer = undefined;
+      if (this.closing !== undefined) return;
+      this.options.hasWork().then(
+        (work) => {
+          if (this.closing !== undefined) return;
+          if (work) this.spawn();
+          else this.workTimer = setTimeout(look, WORK_CHECK_MS);
+        },
+        // Redis away: look again later (the main thread's workers wait for it the same way).
+        () => {
+          if (this.closing === undefined) this.workTimer = setTimeout(look, WORK_CHECK_MS);
+        },
+      );
+    };
+    look();
+  }
+
+  /** The running thread's id (undefined until the slow lane first has work; a new one once it is started again), for logs and tests. */
   get threadId(): number | undefined {
     return this.worker?.threadId;
   }
@@ -129,6 +156,7 @@ export class SlowLaneThread {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearTimeout(this.restartTimer);
+      clearTimeout(this.workTimer);
       const worker = this.worker;
       if (worker === undefined) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -59,12 +59,14 @@ describe("the slow lane's thread", () => {
 
   it("delivers a degraded endpoint's postbacks from its own thread, and /metrics counts them with the main thread's", async () => {
     const served = await start({ SLOW_ENDPOINT_MS: '100' });
-    expect(served.slowLane?.threadId).toBeTypeOf('number');
+    expect(served.slowLane).toBeDefined();
+    expect(served.slowLane!.threadId).toBeUndefined(); // no slow-lane work yet: no thread
     expect(served.worker?.workers.fast).toBeDefined();
     expect(served.worker?.workers.slow).toBeUndefined(); // the main thread runs the fast lane only
     const slow = await degradedEndpoint(served, 'lagging', 300);
     const ids = await sendEvents(served, 'lagging', 'lag', 12);
     await waitDelivered(served, ids, 20_000);
+    expect(served.slowLane!.threadId).toBeTypeOf('number'); // started once the slow lane had jobs
     expect(new Set(slow.requests.map((r) => r.url)).size).toBe(15);
 
     // Only the slow lane's thread sent the 12: the main thread's own counters lack them, /metrics has them all.
@@ -80,7 +82,7 @@ describe("the slow lane's thread", () => {
     const slow = await degradedEndpoint(served, 'dying', 1500);
     const before = slow.requests.length;
     const ids = await sendEvents(served, 'dying', 'die', 10);
-    await waitUntil(() => slow.requests.length > before, 10_000, 'slow-lane requests in flight');
+    await waitUntil(() => slow.requests.length > before && served.slowLane!.threadId !== undefined, 10_000, 'slow-lane requests in flight');
     const first = served.slowLane!.threadId;
     await served.slowLane!.terminate(); // as a crash would: requests in flight are lost with it
     await waitUntil(() => served.slowLane!.threadId !== undefined && served.slowLane!.threadId !== first, 10_000, 'thread started again');
