@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics, MetricsSnapshot } from '../metrics/metrics.js';
@@ -60,6 +61,10 @@ export class SlowLaneThread {
   private restartDelayMs = RESTART_DELAY_MS;
   private readonly waiting = new Map<number, (snapshot: MetricsSnapshot) => void>();
   private seq = 0;
+  /** The running thread's last answer: served again when it does not answer in time. */
+  private last: MetricsSnapshot = [];
+  /** What threads that stopped had counted (their last answers): counters must not fall back when a thread is started again. */
+  private retired: MetricsSnapshot[] = [];
 
   private constructor(options: SlowLaneThreadOptions) {
     this.options = options;
@@ -115,8 +120,10 @@ export class SlowLaneThread {
     });
     worker.on('error', (err: Error) => logger.error({ err }, "slow lane's thread failed"));
     worker.once('exit', (code) => {
-      for (const answer of this.waiting.values()) answer([]);
+      for (const answer of this.waiting.values()) answer(this.last);
       this.waiting.clear();
+      if (this.last.length > 0) this.retired.push(this.last);
+      this.last = [];
       if (this.worker === worker) this.worker = undefined;
       if (this.closing !== undefined) return;
       const delayMs = this.restartDelayMs;
@@ -129,18 +136,30 @@ export class SlowLaneThread {
     });
   }
 
-  /** The thread's counters for /metrics; none while it is away or does not answer in time. */
-  metricsSnapshot(): Promise<MetricsSnapshot> {
+  /**
+   * The counters of this process's slow-lane threads for /metrics: the running one's (its
+   * last answer when it does not answer in time) plus what those before it counted, so a
+   * restart or a busy thread never shows as a counter reset.
+   */
+  async metricsSnapshot(): Promise<MetricsSnapshot> {
+    const current = await this.ask();
+    if (this.retired.length === 0) return current;
+    if (this.retired.length > 1) this.retired = [await sum(this.retired)];
+    return sum([...this.retired, current]);
+  }
+
+  private ask(): Promise<MetricsSnapshot> {
     const worker = this.worker;
-    if (worker === undefined) return Promise.resolve([]);
+    if (worker === undefined) return Promise.resolve(this.last);
     const id = ++this.seq;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        resolve([]);
+        resolve(this.last);
       }, METRICS_TIMEOUT_MS);
       this.waiting.set(id, (snapshot) => {
         clearTimeout(timer);
+        if (this.worker === worker) this.last = snapshot;
         resolve(snapshot);
       });
       worker.postMessage({ type: 'metrics', id } satisfies ToSlowLane);
@@ -169,4 +188,9 @@ export class SlowLaneThread {
     })();
     return this.closing;
   }
+}
+
+/** Snapshots summed per metric and label set (counters and histograms: the thread's registry has no gauges). */
+function sum(snapshots: readonly MetricsSnapshot[]): Promise<MetricsSnapshot> {
+  return AggregatorRegistry.aggregate(snapshots.filter((x) => x.length > 0)).getMetricsAsJSON() as Promise<MetricsSnapshot>;
 }

@@ -46,6 +46,13 @@ describe("the slow lane's thread", () => {
     return (res.json.events as { postbacks: string[] }[]).flatMap((e) => e.postbacks);
   }
 
+  /** postback_endpoint_attempts_total{endpoint_id, outcome="delivered"} as /metrics shows it. */
+  async function deliveredCount(served: Served, endpointId: string): Promise<number> {
+    const text = await (await fetch(`${served.address}/metrics`)).text();
+    const m = new RegExp(`postback_endpoint_attempts_total\\{endpoint_id="${endpointId}",outcome="delivered"\\} (\\d+)`).exec(text);
+    return m === null ? 0 : Number(m[1]);
+  }
+
   async function waitDelivered(served: Served, ids: readonly string[], timeoutMs: number): Promise<void> {
     await waitUntil(
       async () => {
@@ -77,18 +84,24 @@ describe("the slow lane's thread", () => {
     expect(text).toMatch(/postback_endpoint_attempts_total\{endpoint_id="lagging",outcome="delivered"\} 15\b/);
   });
 
-  it('is started again when it dies mid-delivery, and every postback it held is delivered', async () => {
+  it('is started again when it dies mid-delivery, every postback it held is delivered, and /metrics keeps what it counted', async () => {
     const served = await start({ SLOW_ENDPOINT_MS: '100', WORKER_LOCK_MS: '4000', WORKER_STALLED_INTERVAL_MS: '1000' });
     const slow = await degradedEndpoint(served, 'dying', 1500);
+    // Some delivered by the first thread, and counted by it.
+    await waitDelivered(served, await sendEvents(served, 'dying', 'early', 4), 20_000);
+    const counted = await deliveredCount(served, 'dying');
     const before = slow.requests.length;
     const ids = await sendEvents(served, 'dying', 'die', 10);
-    await waitUntil(() => slow.requests.length > before && served.slowLane!.threadId !== undefined, 10_000, 'slow-lane requests in flight');
+    await waitUntil(() => slow.requests.length > before, 10_000, 'slow-lane requests in flight');
     const first = served.slowLane!.threadId;
+    expect(first).toBeTypeOf('number');
     await served.slowLane!.terminate(); // as a crash would: requests in flight are lost with it
     await waitUntil(() => served.slowLane!.threadId !== undefined && served.slowLane!.threadId !== first, 10_000, 'thread started again');
     await waitDelivered(served, ids, 30_000);
     const arrived = new Set(slow.requests.map((r) => r.url));
     for (let i = 0; i < 10; i++) expect(arrived.has(`/pb?e=die-${i}`)).toBe(true);
+    // The first thread's counts stay in /metrics after the restart: no counter goes back.
+    expect(await deliveredCount(served, 'dying')).toBeGreaterThanOrEqual(counted + 10);
   });
 
   it('runs both lanes on the main thread with SLOW_LANE_THREAD=false', async () => {
