@@ -192,5 +192,5 @@ export class SlowLaneThread {
 
 /** Snapshots summed per metric and label set (counters and histograms: the thread's registry has no gauges). */
 function sum(snapshots: readonly MetricsSnapshot[]): Promise<MetricsSnapshot> {
-  return AggregatorRegistry.aggregate(snapshots.filter((x) => x.length > 0)).getMetricsAsJSON() as Promise<MetricsSnapshot>;
+  return AggregatorRegistry.aggregate(snapshots.filter((x) => x.length > 0)).getMetricsAsJSON();
 }
