@@ -38,7 +38,7 @@ export interface SlowLaneThreadOptions {
 }
 
 /** How often, until the thread starts, the slow lane is looked at for jobs. */
-const WORK_CHECK_MS = 1_000;
+const WORK_CHECK_MS = 250;
 
 /**
  * The slow lane in a worker thread of its own (workers/slow-lane-thread): its event loop,
@@ -46,7 +46,7 @@ const WORK_CHECK_MS = 1_000;
  * lower OS priority. It builds its own runtime (Redis connections, registry, health view)
  * and runs a worker service with the slow lane only; the main thread keeps the upkeep
  * (orphan scan, index trim). The thread starts once the slow lane first has a job (looked
- * at every second): a deployment whose endpoints are all healthy never pays for a second
+ * at every 250 ms): a deployment whose endpoints are all healthy never pays for a second
  * runtime, and a worker process starts as fast as before. Its jobs wait in the slow lane's
  * queue meanwhile, as they would for a worker process still starting. A thread
  * that stops (or cannot start) is started again after a second, then later while it keeps

@@ -275,7 +275,7 @@ describe('isolation and endpoint health', () => {
     const a = spawnWorker(env);
     children.push(a);
     const ids = await send(stack, 'probe', 'k', 6);
-    await expect.poll(async () => (await healthOf(stack, 'probe')).state, { timeout: 10_000 }).toBe('open');
+    await expect.poll(async () => (await healthOf(stack, 'probe')).state, { timeout: 20_000 }).toBe('open');
     // The next request is the probe: it hangs, and its worker dies holding it.
     mode = 'hang';
     const before = origin.requests.length;
