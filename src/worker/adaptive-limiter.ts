@@ -56,6 +56,13 @@ interface WaitLine {
 
 const MIN_PARK_MS = 50;
 const MAX_PARK_MS = 30_000;
+/**
+ * Most a job waits parked for an origin that has not answered (never, or not for this
+ * long while busy): such an origin's circuit is about to open, or its endpoint to be
+ * disabled, and its parked jobs must come back to be recorded on their schedule rather
+ * than at the end of a 30 s spread.
+ */
+const UNANSWERED_PARK_MS = 1000;
 const MAX_TRACKED_ORIGINS = 10_000;
 
 /**
@@ -94,6 +101,12 @@ export class AdaptiveLimiter {
   /** True when the origin may use the whole ceiling: it is busy, not congested. */
   atCeiling(origin: string): boolean {
     return this.limitOf(origin) >= this.options.max;
+  }
+
+  /** Whether tryAcquire(origin, 'adaptive') would give a slot now. */
+  admits(origin: string): boolean {
+    const s = this.origins.get(origin);
+    return s === undefined || s.inFlight < s.limit;
   }
 
   /** A release function when a slot is free, else undefined. */
@@ -197,8 +210,10 @@ export class AdaptiveLimiter {
    * When a job over its origin's limit should be tried again: the next free place in a
    * schedule that releases one parked job per slot turnover (average duration, or the time
    * since an attempt last came back if longer, / limit),
-   * after the last job parked for that origin, jittered, 50 ms to 30 s. A dead origin's
-   * backlog comes back spread over the time its slots can take it instead of churning.
+   * after the last job parked for that origin, jittered, 50 ms to 30 s. A slow origin's
+   * backlog comes back spread over the time its slots can take it instead of churning. An
+   * origin that does not answer holds its jobs 0.5-1 s at most: they come back to find its
+   * circuit open (circuit_open, on schedule) or it answering again.
    */
   parkDelayMs(origin: string): number {
     const s = this.state(origin);
@@ -210,7 +225,8 @@ export class AdaptiveLimiter {
     const due = Math.min(now + MAX_PARK_MS, Math.max(now, s.parkedUntil) + turnover);
     s.parkedUntil = due;
     const delay = (due - now) * (0.75 + Math.random() * 0.5);
-    return Math.round(Math.min(MAX_PARK_MS, Math.max(MIN_PARK_MS, delay)));
+    const most = this.unanswering(s, UNANSWERED_PARK_MS) ? UNANSWERED_PARK_MS * (0.5 + Math.random() * 0.5) : MAX_PARK_MS;
+    return Math.round(Math.min(most, Math.max(MIN_PARK_MS, delay)));
   }
 
   /** Keeps the map as small as the set of busy origins. */
