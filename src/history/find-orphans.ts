@@ -1,3 +1,4 @@
+import { parentBatchId } from './batch-link.js';
 import type { HistoryContext } from './history-context.js';
 import { F } from './postback-record.js';
 
@@ -23,7 +24,8 @@ export interface OrphanPage {
  * first) and returns those whose record is still pending while no job holds it: one
  * ZRANGEBYSCORE, then one pipeline of `EXISTS <job key per queue>` + `HMGET status batch`
  * per entry, and for a batched postback whose own job is missing a second pipeline of
- * `EXISTS <own and batch job keys>` + `HGET status`. Job first, status second: a job that
+ * `EXISTS <own and batch job keys>` + `HGET status` (a retry batch's key and its parent's:
+ * the parent names it in the records before it adds it, and ends after). Job first, status second: a job that
  * finished between the two has already written its final status (workers record before
  * BullMQ removes the job), or handed the postback to a job of its own (seen by the same
  * EXISTS), so it is never taken for an orphan; one EXISTS over every queue's key sees a
@@ -66,7 +68,9 @@ export async function findOrphans(
   if (batched.length > 0) {
     const again = ctx.redis.pipeline();
     for (const { id, batch } of batched) {
-      again.exists(...jobKeys(id, batch));
+      // A retry batch is added after its items' records name it, by the batch job it came from.
+      const parent = parentBatchId(batch);
+      again.exists(...(parent === undefined ? jobKeys(id, batch) : jobKeys(id, batch, parent)));
       again.hget(ctx.keys.record(id), F.status);
     }
     const more = (await again.exec()) ?? [];

@@ -59,7 +59,7 @@ export const F = {
   next: 'n',
   /** Error class of the last attempt, for lists and CSV without reading every attempt. */
   lastError: 'e',
-  /** The batch job carrying the postback's first attempt, when it was batched: what the orphan scan looks for. */
+  /** The batch job carrying the postback's first attempt when it was batched, or its next one when it retries in a batch: what the orphan scan looks for. */
   batch: 'j',
   /** Ordered endpoints: the Redis key of the postback's chain (its ordering key's turn list). */
   chain: 'k',

@@ -13,10 +13,12 @@ export interface PendingRecord {
   readonly request: RenderedRequest | undefined;
   /** Whether a job of its own holds the postback (under one of the given key prefixes). */
   readonly ownJob: boolean;
+  /** The batch job the record names (its first attempt's, or the one holding its next attempt). */
+  readonly batch: string | undefined;
 }
 
 /**
- * One pipeline for a batch's records: `HMGET status count next [static]` each, preceded,
+ * One pipeline for a batch's records: `HMGET status count next batch [static]` each, preceded,
  * when `jobKeyPrefixes` is given (a batch run again), by `EXISTS` of a job of its own.
  * Undefined for a record that is gone (expired, or deleted by an undone enqueue).
  */
@@ -31,15 +33,15 @@ export async function readBatchRecords(
     // Job first, status second (as in find-orphans): a job of its own that finished in
     // between has already written its final status, so it is never taken for undone work.
     if (jobKeyPrefixes !== undefined) pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`));
-    if (needRequest) pipe.hmget(key, F.status, F.count, F.next, F.static);
-    else pipe.hmget(key, F.status, F.count, F.next);
+    if (needRequest) pipe.hmget(key, F.status, F.count, F.next, F.batch, F.static);
+    else pipe.hmget(key, F.status, F.count, F.next, F.batch);
   }
   const replies = (await pipe.exec()) ?? [];
   const step = jobKeyPrefixes === undefined ? 1 : 2;
   return items.map((item, i) => {
     const [err, fields] = replies[i * step + step - 1] ?? [new Error('no reply'), null];
     if (err) throw err;
-    const [status, count, next, d] = fields as (string | null)[];
+    const [status, count, next, batch, d] = fields as (string | null)[];
     if (status === null || status === undefined) return undefined;
     let ownJob = false;
     if (step === 2) {
@@ -53,6 +55,7 @@ export async function readBatchRecords(
       nextMs: next === null || next === undefined || next === '' ? undefined : Number(next),
       request: item.needRequest && typeof d === 'string' ? decodeStaticRequest(d) : undefined,
       ownJob,
+      batch: batch === null || batch === undefined || batch === '' ? undefined : batch,
     };
   });
 }

@@ -12,6 +12,7 @@ function recordAttemptCall(
   status: AttemptStatus,
   nowMs: number,
   nextAttemptMs: number | undefined,
+  nextBatch: string | undefined,
 ): { key: string; args: (string | number)[] } {
   return {
     key: ctx.keys.record(postbackId),
@@ -25,6 +26,7 @@ function recordAttemptCall(
       status === 'retrying' ? '' : nowMs,
       nextAttemptMs ?? '',
       attempt.error ?? '',
+      nextBatch ?? '',
     ],
   };
 }
@@ -64,9 +66,10 @@ export class AttemptWriter {
     this.onTurn = options.onTurn;
   }
 
-  write(postbackId: string, attempt: AttemptRecord, status: AttemptStatus, nowMs: number, nextAttemptMs: number | undefined): Promise<boolean> {
+  /** `nextBatch`: the batch job that will hold the postback's next attempt (the record's `batch` field, for the orphan scan). */
+  write(postbackId: string, attempt: AttemptRecord, status: AttemptStatus, nowMs: number, nextAttemptMs: number | undefined, nextBatch?: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ call: recordAttemptCall(this.ctx, postbackId, attempt, status, nowMs, nextAttemptMs), resolve, reject });
+      this.pending.push({ call: recordAttemptCall(this.ctx, postbackId, attempt, status, nowMs, nextAttemptMs, nextBatch), resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());

@@ -86,15 +86,23 @@ export function batchJobId(firstPostbackId: string): string {
   return `b${firstPostbackId}`;
 }
 
+/** Where a batch job's items stand: the attempts each made before it, and whether one of them was a real request. */
+export interface BatchProgress {
+  readonly jobId: string;
+  readonly attemptsBefore: number;
+  readonly sentBefore: boolean;
+}
+
 /**
- * A batch job of the first attempts of `members` (one produce call). Policies are stored
+ * A batch job of the first attempts of `members` (one produce call), or with `progress` of
+ * a later attempt of postbacks that retry together. Policies are stored
  * once per distinct object. If the batch itself fails (Redis away past the record
  * retries), it is run again: items already recorded are skipped then. A worker sends
  * its postbacks, in either lane (see batch-processor; in the slow lane an open circuit's
- * postbacks, and those over their origin's limit, become jobs of their own): one job to
- * write while the producer's call waits, not one per postback.
+ * postbacks are recorded circuit_open inside it, and those over their origin's limit become
+ * jobs of their own): one job to write while the producer's call waits, not one per postback.
  */
-export function batchJob(members: readonly BatchMember[], delayMs: number, lane: Lane = 'fast'): DeliveryJobSpec<BatchJobData> {
+export function batchJob(members: readonly BatchMember[], delayMs: number, lane: Lane = 'fast', progress?: BatchProgress): DeliveryJobSpec<BatchJobData> {
   const policies: PolicyData[] = [];
   const index = new Map<PolicyData, number>();
   const items: BatchItemData[] = members.map((m) => {
@@ -105,11 +113,12 @@ export function batchJob(members: readonly BatchMember[], delayMs: number, lane:
     }
     return m.request === undefined ? [m.postbackId, p] : [m.postbackId, p, toRequestData(m.request)];
   });
+  const later = progress !== undefined && progress.attemptsBefore > 0;
   return {
     name: BATCH_JOB_NAME,
-    data: { v: 3, p: policies, i: items },
+    data: { v: 3, p: policies, i: items, ...(later ? { a: progress.attemptsBefore } : {}), ...(progress?.sentBefore === true ? { s: 1 as const } : {}) },
     opts: {
-      jobId: batchJobId(members[0]!.postbackId),
+      jobId: progress?.jobId ?? batchJobId(members[0]!.postbackId),
       attempts: BATCH_ATTEMPTS,
       backoff: { type: 'fixed', delay: 1000 },
       stackTraceLimit: 0,

@@ -50,20 +50,39 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export type PolicyData = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0'>;
 type Policy = PolicyData;
 
+/** A lone job's policy, as a batch job stores it (for the retry batch the postback joins). */
+export function policyDataOf(d: DeliveryJobData): PolicyData {
+  return {
+    ep: d.ep,
+    to: d.to,
+    sch: d.sch,
+    ...(d.ok !== undefined ? { ok: d.ok } : {}),
+    ...(d.ws !== undefined ? { ws: d.ws } : {}),
+    ...(d.sg !== undefined ? { sg: d.sg } : {}),
+    ...(d.sk !== undefined ? { sk: d.sk } : {}),
+    ...(d.oc !== undefined ? { oc: d.oc } : {}),
+  };
+}
+
 /** A request as a job stores it: GET / no headers / no body implied. */
 export type RequestData = Pick<DeliveryJobData, 'u' | 'm' | 'h' | 'b'>;
 
 /**
- * A batch job (version 3): the first attempts of several postbacks from one produce call.
- * An item is `[postback id, policy index]` when its record holds the request as it is sent,
- * so the job does not hold it twice; `[id, policy index, request]` when the record's copy
- * is masked (secrets in it). A postback that must retry becomes a version 2 job of its own.
+ * A batch job (version 3): the first attempts of several postbacks from one produce call,
+ * or (with `a`) a later attempt of several postbacks of a degraded or open endpoint that
+ * retry together (see batch-processor). An item is `[postback id, policy index]` when its
+ * record holds the request as it is sent, so the job does not hold it twice; `[id, policy
+ * index, request]` when the record's copy is masked (secrets in it).
  */
 export interface BatchJobData {
   readonly v: 3;
   /** Policies, each shared by the items naming its index. */
   readonly p: readonly PolicyData[];
   readonly i: readonly BatchItemData[];
+  /** Attempts every item made before this job (absent: none, a batch of first attempts). */
+  readonly a?: number;
+  /** 1: a real request was sent for every item before (so a last attempt need not be sent despite an open circuit). */
+  readonly s?: 1;
 }
 export type BatchItemData = readonly [id: string, policy: number] | readonly [id: string, policy: number, request: RequestData];
 
@@ -142,8 +161,17 @@ export interface BatchItem {
   readonly request: RenderedRequest | undefined;
 }
 
+/** A batch job as the worker reads it. */
+export interface DecodedBatch {
+  readonly items: BatchItem[];
+  /** Attempts each item made before this job. */
+  readonly attemptsBefore: number;
+  /** Whether a real request was sent for each item before this job. */
+  readonly sentBefore: boolean;
+}
+
 /** Reads a batch job's data, checking its version and shape (see decodeJob). */
-export function decodeBatch(data: unknown): BatchItem[] {
+export function decodeBatch(data: unknown): DecodedBatch {
   const d = data as Partial<BatchJobData> | null;
   if (d === null || typeof d !== 'object' || d.v !== 3 || !Array.isArray(d.p) || !Array.isArray(d.i)) {
     const v = d !== null && typeof d === 'object' ? JSON.stringify(d.v) : typeof d;
@@ -151,12 +179,15 @@ export function decodeBatch(data: unknown): BatchItem[] {
   }
   const stored: readonly PolicyData[] = d.p;
   const items: readonly BatchItemData[] = d.i;
+  const attemptsBefore = d.a ?? 0;
+  if (!(Number.isInteger(attemptsBefore) && attemptsBefore >= 0)) throw new JobDataError(`batch job attempts before (a) must be a whole number >= 0, got ${JSON.stringify(d.a)}`);
   const policies = stored.map(decodePolicy);
-  return items.map(([postbackId, p, request]) => {
+  const decoded = items.map(([postbackId, p, request]) => {
     const policy = policies[p];
     if (policy === undefined || typeof postbackId !== 'string') throw new JobDataError(`batch job item ${JSON.stringify(postbackId)} names no policy (${p})`);
     return { postbackId, policy, policyData: stored[p]!, request: request === undefined ? undefined : fromRequestData(request) };
   });
+  return { items: decoded, attemptsBefore, sentBefore: d.s === 1 };
 }
 
 /** The postback ids of a batch job's data, read as leniently as possible (for settling a batch that could not run). */

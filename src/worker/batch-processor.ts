@@ -5,17 +5,21 @@ import { subjectOf } from '../health/health-state.js';
 import { originOf } from '../health/origin.js';
 import { readBatchRecords, type PendingRecord } from '../history/read-batch-records.js';
 import { takeTurns, type ChainWait } from '../history/take-turns.js';
+import { retryBatchId } from '../history/batch-link.js';
 import { deliveryJobOptions } from '../queue/delivery-job.js';
 import { JobDataError } from '../queue/errors.js';
-import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type DecodedPolicy, type QueueJobData } from '../queue/job-data.js';
+import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type DecodedBatch, type DecodedPolicy, type QueueJobData } from '../queue/job-data.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
-import { DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
+import type { AcquireMode } from './adaptive-limiter.js';
+import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
 import { JobAdder } from './job-adder.js';
 import { JobPolicies, type JobPolicy } from './job-policy.js';
+import type { OpenCircuitGate } from './open-circuit-gate.js';
 import { recheckTurn, turnWaitMs } from './ordering-turn.js';
 import type { ProcessorDeps } from './processor-deps.js';
 import { recordOutcome } from './record-outcome.js';
 import { recordWithRetry } from './record-with-retry.js';
+import { RetryBatches, type RetryGroup } from './retry-batches.js';
 import { sendAttempt } from './send-attempt.js';
 
 /** How long an origin may go without answering (or a waiting line without moving) before a batch's items go to the slow lane instead. */
@@ -25,6 +29,7 @@ const REDIS_AWAY_RETRY_MS = 1000;
 
 /** How many of a batch's items start in one turn of the event loop. */
 const START_GROUP = 8;
+
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -40,28 +45,41 @@ interface Tally {
   done_before: number;
 }
 
+/** A batch job's run: where its items stand, and the retry batches it is filling. */
+interface Run {
+  readonly jobId: string;
+  /** Attempts each item made before this job (0: first attempts). */
+  readonly made: number;
+  readonly sentBefore: boolean;
+  readonly retries: RetryBatches;
+}
+
 /**
  * A batch job: the first attempts of several postbacks of one produce call, in the fast
- * lane (healthy endpoints) or the slow lane (degraded or open ones; never ordered ones).
+ * lane (healthy endpoints) or the slow lane (degraded or open ones; never ordered ones),
+ * or a later attempt of several postbacks of degraded or open endpoints that retry
+ * together (slow lane).
  * 1. One pipeline reads their records: status, and the request when the job does not hold it.
  *    A batch run again (its worker died, or it failed) skips what was already recorded, and
- *    makes sure a postback recorded `retrying` has its retry job: it repeats at most what
+ *    makes sure a postback recorded `retrying` has its next job: it repeats at most what
  *    was in flight.
  * 2. Each item is gated as a lone job would be (an ordered endpoint's item whose key's turn
  *    is an earlier postback's: its own job, waiting; disabled: final). Fast lane: not
  *    healthy, its own job on the slow lane; it waits in line here for a slot at its origin
  *    (unless the origin does not answer: see AdaptiveLimiter.acquire; then the slow lane
- *    takes it), and is sent. Slow lane: an open circuit's items become jobs of their own
- *    (its probe, circuit_open and last chance are a lone job's); the others take the
- *    governor's pace, and are sent if their origin has a slot, else become jobs of their
- *    own (parked as lone jobs are). Jobs of their own are added an addBulk per turn of the
- *    event loop (JobAdder).
- * 3. Outcomes are recorded as they come, coalesced into script calls (AttemptWriter); a
- *    postback that must retry becomes a job of its own on its schedule, added after its
- *    record. Only then does the batch complete.
+ *    takes it), and is sent. Slow lane: an open circuit's items are gated here as a lone
+ *    job is (OpenCircuitGate: the probe, a last chance, else `circuit_open`, sending
+ *    nothing); the others take the governor's pace, and are sent if their origin has a
+ *    slot, else become jobs of their own (parked as lone jobs are). Jobs of their own are
+ *    added an addBulk per turn of the event loop (JobAdder).
+ * 3. Outcomes are recorded as they come, coalesced into script calls (AttemptWriter). A
+ *    postback that must retry at a degraded or open endpoint joins a retry batch (one job
+ *    for many: an open circuit's backlog costs a job per batch and attempt, not one per
+ *    postback and attempt); any other becomes a job of its own on its schedule, added after
+ *    its record. Only then does the batch complete.
  * One info line per batch; per-postback lines at debug, failures at warn.
  */
-export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
+export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job: Job<QueueJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
   const { limiter, board, reporter, queues, governor } = deps;
   const slowLane = deps.lane === 'slow';
@@ -70,13 +88,13 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
   const adders = { fast: new JobAdder(queues.fast), slow: new JobAdder(queues.slow) };
   /**
    * The item as a job of its own: a retry (attempts made), a lane move or a wait for its
-   * turn (none). A slow-lane batch's first attempts that leave it (an open circuit's, or
-   * over their origin's limit) go to the head of the lane: they waited their turn in it.
+   * turn. A slow-lane batch's items that leave it due now (over their origin's limit) go to
+   * the head of the lane: they waited their turn in it.
    */
   const ownJob = async (item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<Job> => {
     const data = itemJobData(item.policyData, request, made);
     const opts = deliveryJobOptions(item.postbackId, item.policy.scheduleS.length - made, Math.max(0, delayMs));
-    return adders[lane].add(JOB_NAME, data, slowLane && made === 0 && delayMs <= 0 ? { ...opts, lifo: true } : opts);
+    return adders[lane].add(JOB_NAME, data, slowLane && lane === 'slow' && delayMs <= 0 ? { ...opts, lifo: true } : opts);
   };
 
   /** An ordered item whose key's turn is an earlier postback's: a job of its own, waiting (no attempt used). */
@@ -95,73 +113,110 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
     return r;
   };
 
-  const deliver = async (item: BatchItem, request: RenderedRequest): Promise<ItemResult> => {
+  const deliver = async (item: BatchItem, request: RenderedRequest, run: Run): Promise<ItemResult> => {
     const { postbackId, policy: p } = item;
     const endpointId = p.endpointId;
     const subject = subjectOf(endpointId, request.url);
     const origin = originOf(request.url);
     const state = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
     const schedule = p.scheduleS.length > 0 ? p.scheduleS : deps.defaultScheduleS;
+    const n = run.made + 1;
+    const timeoutMs = Math.min(p.timeoutMs, deps.maxAttemptMs);
     let outcome: Outcome | undefined;
+    let mode: AcquireMode = 'adaptive';
+    let probing = false;
     if (state === 'disabled') outcome = DISABLED;
-    else if (slowLane ? state === 'open' : state !== 'healthy') {
-      // Fast lane: the slow lane takes it. Slow lane: an open circuit's attempt (probe,
-      // circuit_open or last chance) is a lone job's.
-      await ownJob(item, request, 0, 0, 'slow');
-      if (!slowLane) deps.metrics.laneMoves.inc({ reason: state });
+    else if (!slowLane && state !== 'healthy') {
+      // Fast lane: the slow lane takes it.
+      await ownJob(item, request, run.made, 0, 'slow');
+      deps.metrics.laneMoves.inc({ reason: state });
       return 'moved';
+    } else if (state === 'open') {
+      const send = await gate.decide(subject, timeoutMs, n >= schedule.length && !run.sentBefore);
+      if (send === undefined) outcome = CIRCUIT_OPEN;
+      else ({ mode, probing } = send);
     }
     const policy = await resolve(p);
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     let startedMs = Date.now();
     let durationMs = 0;
+    let requested = false;
     if (outcome === undefined) {
-      // Slow lane: paced as a lone job is; over its origin's limit it becomes one, and is
-      // parked as one (no attempt used). When stopping it is handed on the same way.
-      // The circuit may have opened while it waited for the pace: then the lone job's rules apply.
-      const release = slowLane
-        ? (governor === undefined || (await governor.pace())) && board.stateOf(subject) !== 'open' ? limiter.tryAcquire(origin, 'adaptive') : undefined
-        : await limiter.acquire(origin, SLOT_STALL_MS);
+      // Slow lane: paced as a lone job is; over its origin's limit it becomes one (before
+      // waiting for the pace: it would only find the origin as full), and is parked as one
+      // (no attempt used). When stopping it is handed on the same way. The circuit may have
+      // opened while it waited for the pace: then the lone job's rules apply. The probe and
+      // a last chance are not paced: one per circuit, and one per postback at most.
+      const release = !slowLane
+        ? await limiter.acquire(origin, SLOT_STALL_MS)
+        : mode !== 'adaptive'
+          ? limiter.tryAcquire(origin, mode)
+          : limiter.admits(origin) && (governor === undefined || (await governor.pace())) && board.stateOf(subject) !== 'open'
+            ? limiter.tryAcquire(origin, mode)
+            : undefined;
       if (release === undefined) {
         // Fast lane: held below its ceiling, the origin is congested (or still unproven).
-        await ownJob(item, request, 0, 0, 'slow');
+        await ownJob(item, request, run.made, 0, 'slow');
         if (!slowLane) deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
         return 'moved';
       }
       const sent = await sendAttempt(
         { dispatcher: deps.dispatcher, reporter, slowMs: deps.policy.slowMs },
-        { postbackId, subject, lane: deps.lane, request, policy, timeoutMs: Math.min(p.timeoutMs, deps.maxAttemptMs), release },
+        { postbackId, subject, lane: deps.lane, request, policy, timeoutMs, release },
       );
       ({ startedMs, durationMs } = sent);
       outcome = sent.outcome;
+      requested = true;
+      // A probe's answer should close (or keep open) the circuit for every worker now.
+      if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
-    const { status, nextMs } = await recordOutcome(
-      deps,
-      { postbackId, endpointId, subject, outcome, n: 1, maxAttempts: schedule.length, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
-      'debug',
-    );
-    if (status === 'retrying') await recordWithRetry(() => ownJob(item, request, 1, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
+    // Its next attempt goes in a retry batch while the endpoint is not healthy (ordered
+    // endpoints' postbacks keep jobs of their own: they take turns one by one).
+    const joins = !p.ordered && board.laneOf(subject) === 'slow';
+    const sentSoFar = run.sentBefore || requested;
+    const joined: { group?: RetryGroup } = {};
+    let settled;
+    try {
+      settled = await recordOutcome(
+        deps,
+        { postbackId, endpointId, subject, outcome, n, maxAttempts: schedule.length, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
+        'debug',
+        joins ? (delayMs) => (joined.group = run.retries.join(n, delayMs, sentSoFar)).id : undefined,
+      );
+      joined.group?.members.push({ postbackId, policy: item.policyData, request: item.request });
+    } finally {
+      if (joined.group !== undefined) run.retries.written(joined.group);
+    }
+    const { status, nextMs } = settled;
+    if (status === 'retrying' && joined.group === undefined) await recordWithRetry(() => ownJob(item, request, n, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
     // Requests started together end together (a dead origin's timeouts): in the slow lane,
     // what follows the record is paced too, as a lone job's completion is.
-    if (slowLane && durationMs > 0) await governor?.pace();
+    if (slowLane && mode === 'adaptive' && durationMs > 0) await governor?.pace();
     return status;
   };
 
-  /** Whether a job of the postback's own exists in either lane (read when the batch's first read did not). */
-  const hasOwnJob = async (postbackId: string): Promise<boolean> => (await deps.redis.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`))) > 0;
+  /**
+   * Whether a job holds the postback's next attempt: one of its own in either lane, or the
+   * retry batch its record names, unless that is this very job (run again: it never added it).
+   */
+  const hasNextJob = async (postbackId: string, batch: string | undefined, thisJob: string): Promise<boolean> => {
+    const ids = batch !== undefined && batch !== thisJob ? [postbackId, batch] : [postbackId];
+    return (await deps.redis.exists(...ids.flatMap((id) => jobKeyPrefixes.map((p) => `${p}:${id}`)))) > 0;
+  };
 
-  /** An item run before (this batch again): leave it, or make sure its retry job exists. */
-  const resume = async (item: BatchItem, rec: PendingRecord, request: RenderedRequest): Promise<ItemResult | undefined> => {
+  /** An item run before (this batch again): leave it, or make sure its next job exists. */
+  const resume = async (item: BatchItem, rec: PendingRecord, request: RenderedRequest, run: Run): Promise<ItemResult | undefined> => {
     if (rec.status === 'delivered' || rec.status === 'failed') return 'done_before';
-    if (rec.status === 'retrying') {
-      // Its retry job may not have been added before the crash. Look in both lanes first:
-      // adding an id is a no-op only within one queue, and health may have moved since.
-      if (!(rec.ownJob || (await hasOwnJob(item.postbackId)))) {
+    if (rec.count > run.made) {
+      // This batch recorded its attempt before. Its next job may not have been added before
+      // the crash. Look in both lanes first: adding an id is a no-op only within one queue,
+      // and health may have moved since.
+      if (rec.status === 'retrying' && !(await hasNextJob(item.postbackId, rec.batch, run.jobId))) {
         await ownJob(item, request, rec.count, (rec.nextMs ?? 0) - Date.now(), board.laneOf(subjectOf(item.policy.endpointId, request.url)));
       }
       return 'done_before';
     }
-    if (rec.ownJob) return 'done_before'; // moved to a lane of its own before
+    if (rec.ownJob) return 'done_before'; // moved to a job of its own before
     return undefined;
   };
 
@@ -181,15 +236,22 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
 
   return async (job, token) => {
     const started = Date.now();
-    let items: BatchItem[];
+    let batch: DecodedBatch;
     try {
-      items = decodeBatch(job.data);
+      batch = decodeBatch(job.data);
     } catch (err) {
       if (!(err instanceof JobDataError)) throw err;
       // The worker's failed handler then gives each postback it can name a job of its own.
       deps.logger.error({ batchId: job.id, err }, 'batch job data not readable');
       throw new UnrecoverableError(err.message);
     }
+    const { items } = batch;
+    const run: Run = {
+      jobId: job.id!,
+      made: batch.attemptsBefore,
+      sentBefore: batch.sentBefore,
+      retries: new RetryBatches(adders.slow, (k) => retryBatchId(job.id!, job.attemptsStarted, k)),
+    };
     const rerun = job.attemptsStarted > 1 || job.attemptsMade > 0;
     let records: (PendingRecord | undefined)[];
     try {
@@ -231,15 +293,18 @@ export function createBatchProcessor(deps: ProcessorDeps): (job: Job<QueueJobDat
           return;
         }
         const wait = waits.get(i);
-        const result = (await resume(item, rec, request)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request));
+        const result = (await resume(item, rec, request, run)) ?? (wait !== undefined ? await waitForTurn(item, request, wait) : await deliver(item, request, run));
         tally[result]++;
       }),
     );
+    // The retry batches last: their members' records name them (a failure here runs this
+    // batch again, which gives a member whose retry batch is missing a job of its own).
+    settled.push(...(await Promise.allSettled([run.retries.finish()])));
     const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure !== undefined) {
       deps.logger.error({ batchId: job.id, postbacks: items.length, ...tally, err: failure.reason as unknown }, 'batch stopped: it runs again, skipping what it recorded');
       throw failure.reason;
     }
-    deps.logger.info({ batchId: job.id, postbacks: items.length, ...tally, ...(gone > 0 ? { gone } : {}), ms: Date.now() - started }, 'batch done');
+    deps.logger.info({ batchId: job.id, ...(run.made > 0 ? { attempt: run.made + 1 } : {}), postbacks: items.length, ...tally, ...(gone > 0 ? { gone } : {}), ms: Date.now() - started }, 'batch done');
   };
 }

@@ -5,6 +5,7 @@ import { ValidationError } from '../errors/base-error.js';
 import type { HealthBoard } from '../health/health-board.js';
 import type { Lane } from '../health/health-state.js';
 import { findOrphans, type IndexPosition } from '../history/find-orphans.js';
+import { F } from '../history/postback-record.js';
 import { getRecord, getReplayRequest } from '../history/get-record.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
@@ -183,12 +184,16 @@ export class OrphanReconciler {
    * The pending postbacks of a batch that BullMQ failed for good (stalled or failed too
    * often, or unreadable): each that no job holds is settled now as an orphan would be (a
    * job of its own, or failed), rather than waiting for a scan that may have passed them.
-   * Returns how many were re-enqueued.
+   * A postback whose record names another batch job (a retry batch it went on to) that
+   * exists is held by that one. Returns how many were re-enqueued.
    */
-  async settleBatch(postbackIds: readonly string[]): Promise<number> {
+  async settleBatch(postbackIds: readonly string[], batchId: string): Promise<number> {
+    const { redis } = this.deps.history;
     let requeued = 0;
     for (const id of postbackIds) {
-      const held = await this.deps.history.redis.exists(...this.jobKeyPrefixes.map((p) => `${p}:${id}`));
+      const next = await redis.hget(this.deps.history.keys.record(id), F.batch);
+      const jobIds = next !== null && next !== '' && next !== batchId ? [id, next] : [id];
+      const held = await redis.exists(...jobIds.flatMap((j) => this.jobKeyPrefixes.map((p) => `${p}:${j}`)));
       if (held === 0 && (await this.settle(id)) === 'requeued') requeued++;
     }
     return requeued;

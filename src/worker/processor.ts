@@ -1,12 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Outcome } from '../delivery/classify.js';
 import { subjectOf, type HealthState } from '../health/health-state.js';
 import { originOf } from '../health/origin.js';
-import { tryProbe } from '../health/probe-lock.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
-import { BATCH_JOB_NAME, decodeJob, type DeliveryJob, type DeliveryJobData, type QueueJobData } from '../queue/job-data.js';
+import { BATCH_JOB_NAME, decodeJob, policyDataOf, type DeliveryJob, type DeliveryJobData, type PolicyData, type QueueJobData } from '../queue/job-data.js';
+import { retryBatchId } from '../history/batch-link.js';
 import { getRecord, getStatuses } from '../history/get-record.js';
 import { takeTurns } from '../history/take-turns.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
@@ -14,11 +15,15 @@ import type { AcquireMode } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
 import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
 import { createBatchProcessor } from './batch-processor.js';
+import { BoundedCache } from './bounded-cache.js';
+import { JobAdder } from './job-adder.js';
+import { OpenCircuitGate } from './open-circuit-gate.js';
 import type { ProcessorDeps } from './processor-deps.js';
 import { recordOutcome } from './record-outcome.js';
 import { sendAttempt } from './send-attempt.js';
 import { JobPolicies } from './job-policy.js';
 import { recheckTurn, turnWaitMs } from './ordering-turn.js';
+import { RetryBatches, type RetryGroup } from './retry-batches.js';
 
 
 /**
@@ -38,8 +43,9 @@ import { recheckTurn, turnWaitMs } from './ordering-turn.js';
  * hears of it, so a crash in between repeats the attempt rather than losing its record.
  */
 export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
-  const single = createSingleProcessor(deps);
-  const batch = createBatchProcessor(deps);
+  const gate = new OpenCircuitGate(deps.redis, deps.keys, deps.policy);
+  const single = createSingleProcessor(deps, gate);
+  const batch = createBatchProcessor(deps, gate);
   const { governor, lane } = deps;
   return (job, token) => {
     if (job.name === BATCH_JOB_NAME) return batch(job, token); // observes its own lateness, per postback
@@ -51,9 +57,18 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, t
   };
 }
 
-function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
+function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
-  const probes = new ProbeHints();
+  // Retry batches of lone jobs' postbacks: named after this processor (no job of that name
+  // exists; while a group is being added, its members' own jobs still do).
+  const retryPrefix = `r${randomBytes(6).toString('hex')}`;
+  const retries = new RetryBatches(new JobAdder(deps.queues.slow), (k) => retryBatchId(retryPrefix, 0, k));
+  /** Equal policies as one object, so a retry batch stores each once. */
+  const policyCache = new BoundedCache<PolicyData>(1000);
+  const policyOf = (d: DeliveryJobData): PolicyData => {
+    const p = policyDataOf(d);
+    return policyCache.get(JSON.stringify(p), () => p);
+  };
   const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
@@ -120,22 +135,17 @@ function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>,
       deps.metrics.laneMoves.inc({ reason: state });
       return;
     } else if (state === 'open') {
-      if (n >= maxAttempts && (await sentBefore(deps.history, postbackId, n).catch(notNow)) === 0) mode = 'ceiling';
-      else if (!probes.mayTry(subject)) outcome = CIRCUIT_OPEN;
-      else if (await tryProbe(deps.redis, deps.keys, subject, Math.min(data.timeoutMs, deps.maxAttemptMs), health.probeIntervalMs).catch(notNow)) {
-        mode = 'force';
-        probing = true;
-      } else {
-        // Another worker holds the probe: do not ask again for a moment.
-        probes.taken(subject);
-        outcome = CIRCUIT_OPEN;
-      }
+      const lastChance = n >= maxAttempts && (await sentBefore(deps.history, postbackId, n).catch(notNow)) === 0;
+      const send = await gate.decide(subject, Math.min(data.timeoutMs, deps.maxAttemptMs), lastChance).catch(notNow);
+      if (send === undefined) outcome = CIRCUIT_OPEN;
+      else ({ mode, probing } = send);
     }
 
     const schedule = data.scheduleS.length > 0 ? data.scheduleS : deps.defaultScheduleS;
     const policy = await policies.resolve(data).catch(notNow);
     let startedMs = Date.now();
     let durationMs = 0;
+    let requested = false;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     if (outcome === undefined) {
       const release = limiter.tryAcquire(origin, mode);
@@ -158,19 +168,39 @@ function createSingleProcessor(deps: ProcessorDeps): (job: Job<DeliveryJobData>,
       );
       ({ startedMs, durationMs } = sent);
       outcome = sent.outcome;
+      requested = true;
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
 
-    const { final } = await recordOutcome(
-      deps,
-      { postbackId, endpointId, subject, outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
-      'info',
-    );
+    // At an endpoint that is not healthy, the next attempt goes in a retry batch, not this
+    // job (ordered endpoints' postbacks keep theirs: they take turns one by one). Whether a
+    // request was ever sent is known here only for this attempt: a retry batch of lone jobs'
+    // postbacks sends a last chance at an open circuit even if an earlier one was sent.
+    const joinable = !data.ordered && board.laneOf(subject) === 'slow';
+    const joined: { group?: RetryGroup } = {};
+    let final: boolean;
+    try {
+      ({ final } = await recordOutcome(
+        deps,
+        { postbackId, endpointId, subject, outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
+        'info',
+        joinable ? (delayMs) => (joined.group = retries.join(n, delayMs, requested)).id : undefined,
+      ));
+      joined.group?.members.push({ postbackId, policy: policyOf(job.data), request });
+    } finally {
+      if (joined.group !== undefined) retries.written(joined.group);
+    }
     // Requests started together end together (a dead origin's timeouts): pace what follows
     // the record too (BullMQ's completion). When stopping it resolves false at once.
     if (lane === 'slow' && durationMs > 0) await governor?.pace();
     if (outcome.ok) return;
+    if (joined.group !== undefined) {
+      // The retry batch holds the next attempt once it is added; this job then completes.
+      // Not added (Redis away): this job retries on the schedule instead, as it would have.
+      const added = await retries.whenAdded(joined.group).then(() => true, () => false);
+      if (added) return;
+    }
     if (final) throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
     throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);
   };
@@ -182,25 +212,5 @@ async function sentBefore(history: HistoryContext, postbackId: string, n: number
   return record?.attempts.filter((a) => a.n < n && a.error !== 'circuit_open' && a.error !== 'disabled').length ?? 0;
 }
 
-/**
- * Remembers, per endpoint, that another worker holds the probe of an open circuit, so the
- * attempts due meanwhile are recorded `circuit_open` without asking Redis each time.
- */
-class ProbeHints {
-  private readonly takenUntil = new Map<string, number>();
-
-  mayTry(subject: string): boolean {
-    const until = this.takenUntil.get(subject);
-    if (until === undefined) return true;
-    if (until > Date.now()) return false;
-    this.takenUntil.delete(subject);
-    return true;
-  }
-
-  taken(subject: string): void {
-    this.takenUntil.set(subject, Date.now() + PROBE_HINT_MS);
-  }
-}
-const PROBE_HINT_MS = 100;
 /** How soon a job that met Redis away before its attempt is tried again. */
 const REDIS_AWAY_RETRY_MS = 1000;

@@ -28,16 +28,23 @@ export interface FinishedAttempt extends Omit<AttemptFacts, 'nowMs'> {
  * a lone job, debug in a batch, whose summary line is at info), failures at warn, an
  * attempt the open circuit kept back at debug.
  */
-export async function recordOutcome(deps: RecordOutcomeDeps, a: FinishedAttempt, deliveredLevel: 'info' | 'debug'): Promise<SettledAttempt> {
+export async function recordOutcome(
+  deps: RecordOutcomeDeps,
+  a: FinishedAttempt,
+  deliveredLevel: 'info' | 'debug',
+  /** For an attempt that leads to another: the batch job that will hold it (by the delay until it), or undefined for a job of its own. */
+  nextBatch?: (delayMs: number) => string | undefined,
+): Promise<SettledAttempt & { readonly nextBatch: string | undefined }> {
   const { outcome, postbackId } = a;
   const nowMs = Date.now();
   const settled = settleAttempt({ ...a, nowMs });
-  await recordWithRetry(() => deps.writer.write(postbackId, settled.record, settled.status, nowMs, settled.nextMs), deps.maxAttemptMs);
+  const batch = settled.nextMs !== undefined && nextBatch !== undefined ? nextBatch(settled.nextMs - nowMs) : undefined;
+  await recordWithRetry(() => deps.writer.write(postbackId, settled.record, settled.status, nowMs, settled.nextMs, batch), deps.maxAttemptMs);
   countAttempt(deps.metrics, deps.reporter, a.subject, a.endpointId, outcome, settled.final, a.durationMs);
   const fields = { postbackId, endpointId: a.endpointId, attempt: a.n, statusCode: outcome.statusCode, error: outcome.errorClass, durationMs: a.durationMs };
   if (outcome.ok) deps.logger[deliveredLevel](fields, 'postback delivered');
   else if (settled.final) deps.logger.warn(fields, 'postback failed');
   else if (outcome === CIRCUIT_OPEN) deps.logger.debug({ ...fields, nextAttemptAt: settled.nextMs }, 'attempt not sent: circuit open');
   else deps.logger.warn({ ...fields, nextAttemptAt: settled.nextMs }, 'attempt failed');
-  return settled;
+  return { ...settled, nextBatch: batch };
 }

@@ -140,7 +140,7 @@ export function startWorker(runtime: WorkerContext, options: WorkerOptions = {})
         const ids = batchPostbackIds(job.data);
         logger.error({ batchId: job.id, postbacks: ids.length, err }, 'batch job failed for good: its pending postbacks are sent as jobs of their own');
         orphans
-          .settleBatch(ids)
+          .settleBatch(ids, job.id)
           .catch((e: unknown) => logger.error({ batchId: job.id, err: e }, 'could not settle a failed batch: the orphan scan will, once Redis answers'));
         return;
       }

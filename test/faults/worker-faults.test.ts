@@ -95,6 +95,42 @@ describe('worker faults under load', () => {
     }
   });
 
+  it('a worker SIGKILLed while an open circuit\'s postbacks retry in batch jobs: every postback ends with attempts 1-5 each recorded once, nothing left in the queues', { timeout: 90_000 }, async () => {
+    receiver.requests.length = 0;
+    // Open, its probe taken for the whole test: attempts 1-4 are circuit_open, recorded in
+    // retry batches, and the last (nothing was ever sent) is sent and delivered.
+    await stack.runtime.registry.upsert([{ id: 'shut', url: `${receiver.base}/shut?e={event_id}`, retry_schedule: [0, 0.4, 0.4, 0.4, 0.4] }]);
+    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'shut', 'open');
+    await stack.runtime.redis.set(stack.runtime.keys.probe('shut'), 'x', 'PX', 120_000);
+    await stack.runtime.health.refresh();
+    const ids = await sendLoad(stack, 'shut', 'open', 300);
+    const first = spawnWorker(workerEnv);
+    const counts = async (): Promise<number[]> => {
+      const pipe = stack.runtime.redis.pipeline();
+      for (const id of ids) pipe.hget(stack.runtime.keys.record(id), 'c');
+      return ((await pipe.exec()) ?? []).map(([, c]) => Number(c ?? 0));
+    };
+    // Killed mid-chain: every postback has made an attempt, none its last.
+    await expect.poll(async () => Math.min(...(await counts())), { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    expect(Math.max(...(await counts()))).toBeLessThan(5);
+    expect(receiver.requests).toHaveLength(0);
+    const second = spawnWorker(workerEnv);
+    try {
+      const result = await account(stack, ids, receiver, 'open');
+      expect(result).toMatchObject({ delivered: 300, failed: 0, distinctReceived: 300 });
+      for (const id of ids) {
+        const record = await stack.runtime.redis.hgetall(stack.runtime.keys.record(id));
+        expect(Object.keys(record).filter((k) => /^a\d+$/.test(k)).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+        expect(record.c).toBe('5');
+      }
+      await expect.poll(async () => Promise.all(Object.values(stack.runtime.queues).map((q) => q.count())), { timeout: 10_000 }).toEqual([0, 0]);
+    } finally {
+      second.kill('SIGKILL');
+    }
+  });
+
   it('a worker SIGKILLed mid-load on the slow lane (a degraded endpoint: slow-lane batch jobs): all delivered by the next worker, duplicates within the in-flight count', { timeout: 90_000 }, async () => {
     receiver.requests.length = 0;
     await stack.runtime.registry.upsert([{ id: 'load-slow', url: `${receiver.base}/load-slow?e={event_id}` }]);

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { getRecord } from '../../src/history/get-record.js';
 import { AttemptWriter } from '../../src/history/record-attempt.js';
+import { batchJob } from '../../src/queue/delivery-job.js';
 import { BATCH_JOB_NAME, JOB_NAME, type BatchJobData, type DeliveryJobData } from '../../src/queue/job-data.js';
 import { startWorker } from '../../src/worker/worker-service.js';
 import { respond } from '../helpers/receiver.js';
@@ -29,6 +30,18 @@ async function expectDeliveredInOneAttempt(stack: Stack, ids: readonly string[])
 async function jobsOf(stack: Stack): Promise<{ name: string; id: string; data: unknown; delay: number }[]> {
   const all = await Promise.all(Object.values(stack.runtime.queues).map((q) => q.getJobs(['waiting', 'delayed', 'active', 'prioritized'])));
   return all.flat().map((j) => ({ name: j.name, id: j.id!, data: j.data, delay: j.delay }));
+}
+
+/** Opens an endpoint's circuit with its probe taken (as when it opened: the first probe waits one interval), so nothing is sent but a last chance. */
+async function openCircuit(stack: Stack, endpointId: string): Promise<void> {
+  await stack.runtime.redis.hset(stack.runtime.keys.healthStates, endpointId, 'open');
+  await stack.runtime.redis.set(stack.runtime.keys.probe(endpointId), 'x', 'PX', 60_000);
+  await stack.runtime.health.refresh();
+}
+
+/** The worker's one line per batch job. */
+function batchDone(stack: Stack): { msg: string; batchId?: string; attempt?: number; retrying?: number; delivered?: number; moved?: number; postbacks?: number }[] {
+  return stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
 }
 
 describe('batch jobs: the first attempts of one produce call', () => {
@@ -203,8 +216,7 @@ describe('batch jobs: the first attempts of one produce call', () => {
       expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(ids.map((_, i) => `/s?e=s-${i}`).sort());
       // Sent inside the batch: none of its postbacks became a job of its own.
       // (The batch completes once what follows each record is paced: a moment after the records.)
-      const batchDone = () => stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
-      await expect.poll(batchDone, { timeout: 5000 }).toEqual([expect.objectContaining({ postbacks: 6, delivered: 6, moved: 0 })]);
+      await expect.poll(() => batchDone(stack), { timeout: 5000 }).toEqual([expect.objectContaining({ postbacks: 6, delivered: 6, moved: 0 })]);
 
       // An ordered endpoint's postbacks take their turns as lone jobs, not in a slow-lane batch.
       const ordered = (await stack.runtime.producer.produce(events('o', 3, 'ordered').map((e, i) => ({ ...e, click_id: `c${i}` })), { batch: true })).flatMap((r) => r.postbacks);
@@ -215,23 +227,105 @@ describe('batch jobs: the first attempts of one produce call', () => {
     }
   });
 
-  it('a slow-lane batch hands the postbacks of an open circuit jobs of their own at once, which record circuit_open without sending', async () => {
-    const stack = await t.start({ BATCH_SIZE: '10', RETRY_SCHEDULE: '0,30' }, { worker: false });
+  it('a slow-lane batch records an open circuit\'s attempts as circuit_open inside it, sending nothing, and they retry as one batch job; the last attempt is sent', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10', RETRY_SCHEDULE: '0,0.5,0.5' }, { worker: false });
     await stack.runtime.registry.upsert([{ id: 'shut', url: `${t.receiver.base}/c?e={event_id}` }]);
-    await stack.runtime.redis.hset(stack.runtime.keys.healthStates, 'shut', 'open');
-    await stack.runtime.health.refresh();
-    // The probe key is set when a circuit opens: the first probe waits one interval.
-    await stack.runtime.redis.set(stack.runtime.keys.probe('shut'), 'x', 'PX', 60_000);
+    await openCircuit(stack, 'shut');
     const ids = await produce(stack, 'c', 4, 'shut');
-    expect((await stack.runtime.queues.slow.getJobs(['waiting'])).map((j) => j.name)).toEqual([BATCH_JOB_NAME]);
+    const [first] = await stack.runtime.queues.slow.getJobs(['waiting']);
+    expect(first?.name).toBe(BATCH_JOB_NAME);
+    const lone = async () => (await Promise.all(ids.flatMap((id) => [stack.runtime.queues.slow.getJob(id), stack.runtime.queue.getJob(id)]))).filter((j) => j !== undefined);
     const worker = startWorker(stack.runtime);
     try {
+      // Attempt 1 in the first batch, attempt 2 in its retry batch: circuit_open, nothing sent.
       for (const id of ids) {
-        await expect.poll(async () => (await getRecord(stack.runtime.history, id))?.attempts.map((a) => a.error), { timeout: 5000 }).toEqual(['circuit_open']);
-        const own = await stack.runtime.queues.slow.getJob(id);
-        expect(await own?.getState()).toBe('delayed');
+        await expect.poll(async () => (await getRecord(stack.runtime.history, id))?.attempts.map((a) => a.error), { timeout: 5000 }).toEqual(['circuit_open', 'circuit_open']);
       }
       expect(t.receiver.requests).toHaveLength(0);
+      expect(await lone()).toEqual([]);
+      // The last attempt (nothing ever sent for them) goes out although the circuit is open.
+      for (const id of ids) {
+        const r = await stack.waitFinal(id);
+        expect(r.status).toBe('delivered');
+        expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
+      }
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(ids.map((_, i) => `/c?e=c-${i}`).sort());
+      expect(await lone()).toEqual([]);
+      // Three batch jobs in all: the first, its retry batch, and that one's: named after each other.
+      expect(batchDone(stack).map((l) => [l.batchId, l.attempt, l.retrying, l.delivered])).toEqual([
+        [first!.id, undefined, 4, 0],
+        [`${first!.id}~1.0`, 2, 4, 0],
+        [`${first!.id}~1.0~1.0`, 3, 0, 4],
+      ]);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a lone job of an open circuit records circuit_open and hands its next attempt to a retry batch, then completes', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'shut', url: `${t.receiver.base}/lone?e={event_id}` }]);
+    await openCircuit(stack, 'shut');
+    // A lone event makes a lone job (as a lane move or a parked postback would be).
+    const [id] = await produce(stack, 'lone', 1, 'shut');
+    const lone = await runtime.queues.slow.getJob(id!);
+    expect(lone?.name).toBe(JOB_NAME);
+    // Its schedule compressed: three attempts.
+    await lone!.remove();
+    await runtime.queues.slow.add(JOB_NAME, { ...(lone!.data as DeliveryJobData), sch: [0, 0.3, 0.3] }, { jobId: id!, attempts: 3 });
+    const worker = startWorker(runtime);
+    try {
+      const r = await stack.waitFinal(id!);
+      expect(r.status).toBe('delivered');
+      expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
+      expect(batchDone(stack)).toEqual([expect.objectContaining({ batchId: expect.stringMatching(/^r[0-9a-f]{12}~0\.0$/), attempt: 2, retrying: 1 }), expect.objectContaining({ attempt: 3, delivered: 1 })]);
+      expect(await runtime.queues.slow.getJob(id!)).toBeUndefined();
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a retry batch run again (its worker killed after recording, before adding the next batch) gives a postback whose next batch is missing a job of its own, leaves one whose next batch exists, and sends the rest', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/rb?e={event_id}` }]);
+    const ids = await produce(stack, 'rb', 4, 'ep');
+    const [missing, held, ...rest] = ids;
+    // The first attempts' batch is done with: its attempts are recorded below.
+    const firstBatch = (await runtime.redis.hget(runtime.keys.record(ids[0]!), 'j'))!;
+    await (await runtime.queue.getJob(firstBatch))!.remove();
+    // Attempt 1 failed for all four, which went on to retry batch P (attempt 2) ...
+    const parent = `${firstBatch}~1.0`;
+    const now = Date.now();
+    const failedAttempt = (n: number) => ({ n, started_at: new Date(now).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' });
+    const writer = new AttemptWriter(runtime.history);
+    for (const id of ids) await writer.write(id, failedAttempt(1), 'retrying', now, now, parent);
+    const policy = { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] };
+    const spec = batchJob(ids.map((postbackId) => ({ postbackId, policy, request: undefined })), 0, 'slow', { jobId: parent, attemptsBefore: 1, sentBefore: false });
+    await runtime.queues.slow.add(spec.name, spec.data, spec.opts);
+    // ... whose worker recorded attempt 2 of two of them and died: one's next batch was added, the other's not.
+    await writer.write(missing!, failedAttempt(2), 'retrying', now, now + 60_000, `${parent}~1.0`);
+    await writer.write(held!, failedAttempt(2), 'retrying', now, now + 60_000, `${parent}~1.1`);
+    const next = batchJob([{ postbackId: held!, policy, request: undefined }], 60_000, 'slow', { jobId: `${parent}~1.1`, attemptsBefore: 2, sentBefore: false });
+    await runtime.queues.slow.add(next.name, next.data, next.opts);
+    // P as a killed worker leaves it: started once, its lock gone.
+    await runtime.redis.hset(`${runtime.queues.slow.qualifiedName}:${parent}`, 'ats', '1');
+    const worker = startWorker(runtime);
+    try {
+      for (const id of rest) {
+        const r = await stack.waitFinal(id);
+        expect(r.status).toBe('delivered');
+        expect(r.attempts.map((a) => a.n)).toEqual([1, 2]);
+      }
+      expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(['/rb?e=rb-2', '/rb?e=rb-3']);
+      // The one whose next batch is missing: a job of its own, attempt 3 next, on its schedule.
+      await expect.poll(async () => (await runtime.queue.getJob(missing!))?.data as DeliveryJobData | undefined, { timeout: 5000 }).toMatchObject({ a0: 2 });
+      expect((await runtime.queue.getJob(missing!))!.delay).toBeGreaterThan(55_000);
+      // The other: only its next batch holds it.
+      expect(await runtime.queue.getJob(held!)).toBeUndefined();
+      expect(await runtime.queues.slow.getJob(held!)).toBeUndefined();
+      expect(await runtime.queues.slow.getJob(`${parent}~1.1`)).toBeDefined();
     } finally {
       await worker.close();
     }

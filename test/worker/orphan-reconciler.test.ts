@@ -80,6 +80,43 @@ describe('orphan reconciler', () => {
     }
   });
 
+  it('a postback retrying in a batch is no orphan while its retry batch, or the batch job adding it, exists; once both are gone it is re-enqueued with its attempts carried on', async () => {
+    const stack = await t.start({}, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/pb?e={event_id}` }]);
+    const t0 = Date.now();
+    const placeholder = { v: 3 as const, p: [], i: [] };
+    // The batch job that recorded attempt 1 and is adding the retry batch its record names.
+    await runtime.queues.slow.add('batch', placeholder, { jobId: 'bparent', delay: 600_000 });
+    const adding = await writeOrphan(stack, 'ep', 'adding-1', t0, t0, 'bparent~1.0');
+    // One whose retry batch exists, its parent gone.
+    await runtime.queues.slow.add('batch', placeholder, { jobId: 'bother~1.0', delay: 600_000 });
+    const waiting = await writeOrphan(stack, 'ep', 'waiting-1', t0, t0, 'bother~1.0');
+    for (const id of [adding, waiting]) await new AttemptWriter(runtime.history).write(id, { n: 1, started_at: new Date(t0).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' }, 'retrying', t0, t0);
+
+    expect(await reconciler(stack).reconcileOnce(Date.now() + GRACE_MS + 1000)).toMatchObject({ ran: true, requeued: [], failed: [] });
+    await (await runtime.queues.slow.getJob('bparent'))!.remove();
+    // The scan passes an entry once; start this one over (as after every worker was down a while).
+    await runtime.redis.del(runtime.keys.orphansPosition);
+    const run = await reconciler(stack).reconcileOnce(Date.now() + GRACE_MS + 1000);
+    expect(run).toMatchObject({ ran: true, requeued: [adding], failed: [] });
+    const job = [await runtime.queue.getJob(adding), await runtime.queues.slow.getJob(adding)].find((j) => j !== undefined);
+    expect((job!.data as DeliveryJobData).a0).toBe(1);
+  });
+
+  it('settles a batch that failed for good: a postback held by the retry batch it went on to is left to it, one the failed batch still names gets a job of its own', async () => {
+    const stack = await t.start({}, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/pb?e={event_id}` }]);
+    const t0 = Date.now();
+    await runtime.queues.slow.add('batch', { v: 3, p: [], i: [] }, { jobId: 'bdead~1.0', delay: 600_000 });
+    const movedOn = await writeOrphan(stack, 'ep', 'moved-on-1', t0, t0, 'bdead~1.0');
+    const stuck = await writeOrphan(stack, 'ep', 'stuck-1', t0, t0, 'bdead');
+    expect(await reconciler(stack).settleBatch([movedOn, stuck], 'bdead')).toBe(1);
+    expect(await jobExists(stack, movedOn)).toBe(false);
+    expect(await jobExists(stack, stuck)).toBe(true);
+  });
+
   it('re-enqueues an orphan under its own id (delivered with its secret restored), leaves a record with a job and a fresh one alone, fails one whose endpoint is gone', async () => {
     // No worker yet: jobs stay where the producer put them while the reconciler looks.
     const stack = await t.start({}, { worker: false });

@@ -6,7 +6,7 @@ import { LuaScript } from './run-script.js';
 const f = (name: string): string => `'${name}'`;
 
 /** ARGV entries per record of RECORD_ATTEMPTS. */
-export const RECORD_ATTEMPT_ARGS = 9;
+export const RECORD_ATTEMPT_ARGS = 10;
 
 /**
  * After a record changed: with the outbox on (ARGV[1] = '1'), its whole hash goes there as
@@ -26,9 +26,10 @@ end
 
 /**
  * KEYS[1] the outbox, KEYS[2] the time index, KEYS[3..] records; ARGV[1..3] the outbox
- * arguments (on, most entries, final grace), then 9 per record: postback id, attempt
+ * arguments (on, most entries, final grace), then 10 per record: postback id, attempt
  * field, attempt JSON, count, status, http status, finished ms ('' while retrying), next
- * attempt ms (''), last error ('').
+ * attempt ms (''), last error (''), the batch job that holds its next attempt ('': the
+ * field is left as it is; written with the attempt, so no scan sees one without the other).
  * Writes only into a record that exists: a record that expired (retention shorter than
  * the schedule) is not brought back as a key without TTL or static data.
  * A final record is never written over: a second run of the same postback (a batch run
@@ -53,6 +54,7 @@ for i = 3, #KEYS do
     local status = ARGV[a + 5]
     local final = status == 'delivered' or status == 'failed'
     redis.call('HSET', KEYS[i], ARGV[a + 2], ARGV[a + 3], ${f(F.count)}, ARGV[a + 4], ${f(F.status)}, status, ${f(F.http)}, ARGV[a + 6], ${f(F.finished)}, ARGV[a + 7], ${f(F.next)}, ARGV[a + 8], ${f(F.lastError)}, ARGV[a + 9])
+    if ARGV[a + 10] ~= '' then redis.call('HSET', KEYS[i], ${f(F.batch)}, ARGV[a + 10]) end
     local next_turn = final and release(KEYS[i], ARGV[a + 1], rec[2], rec[3]) or nil
     mirror(KEYS[i], ARGV[a + 1], final)
     out[i - 2] = next_turn or 1
