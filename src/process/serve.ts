@@ -56,10 +56,12 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
   }
   let worker: WorkerService | undefined;
   let slowLane: SlowLaneThread | undefined;
+  let loadWriter: SharedLoadWriter | undefined;
   if (roles.worker && config.slowLaneThread) {
     // The fast lane here, the slow lane in a thread of its own, paced by this thread's figures.
     const load = createLoadBuffer();
-    worker = startWorker(runtime, { lanes: ['fast'], load: new SharedLoadWriter(load, DEFAULT_GOVERNOR.fastLagMs, DEFAULT_GOVERNOR.tickMs) });
+    loadWriter = new SharedLoadWriter(load, DEFAULT_GOVERNOR.fastLagMs, DEFAULT_GOVERNOR.tickMs);
+    worker = startWorker(runtime, { lanes: ['fast'], fastLag: loadWriter });
     const slowQueues = consumedShards(runtime).map((shard) => shard.queues.slow);
     // Active jobs count too: those of a worker that died come back only through the stalled check of a worker on that queue.
     const hasWork = async (): Promise<boolean> =>
@@ -90,6 +92,7 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
       stopping ??= (async () => {
         await api?.close();
         await Promise.all([worker?.close(), slowLane?.close()]);
+        loadWriter?.close();
         await metricsServer?.close();
         await runtime.close();
       })();

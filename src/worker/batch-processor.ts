@@ -262,10 +262,10 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
       await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
       throw new DelayedError();
     }
-    if (governor !== undefined && !rerun && !slowLane) {
+    if (deps.fastLag !== undefined && !rerun) {
       // The slow lane yields when healthy postbacks start late: a batch counts for each of
       // its postbacks, lateness taken once its records are read, just before they go out.
-      governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
+      deps.fastLag.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), items.length);
     }
     let waits: Map<number, ChainWait>;
     try {

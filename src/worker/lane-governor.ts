@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { LocalLoad, type LoadSource } from './lane-load.js';
+import type { LoadSource } from './lane-load.js';
 
 export interface GovernorOptions {
   /** Most slow-lane job starts per second (the rate when nothing is congested). */
@@ -62,8 +62,8 @@ export class LaneGovernor {
   private closed = false;
   private drainTimer: NodeJS.Timeout | undefined;
 
-  /** `load`: the fast lane's figures; by default this thread's own (both lanes in it). */
-  constructor(options: GovernorOptions = DEFAULT_GOVERNOR, load: LoadSource = new LocalLoad(options.fastLagMs)) {
+  /** `load`: the fast lane's figures (this thread's LocalLoad, or a SharedLoadReader); closed with the governor. */
+  constructor(options: GovernorOptions, load: LoadSource) {
     this.options = options;
     this.load = load;
     this.rate = options.initialRate;
@@ -75,11 +75,6 @@ export class LaneGovernor {
   /** Starts per second allowed now (for metrics and tests). */
   get currentRate(): number {
     return this.rate;
-  }
-
-  /** A fast-lane job (of `postbacks` first attempts: a batch weighs what it carries) started `lagMs` after it was due. */
-  observeFastLag(lagMs: number, postbacks = 1): void {
-    this.load.observeFastLag(lagMs, postbacks);
   }
 
   /**

@@ -11,17 +11,21 @@ export interface LoadSample {
   readonly utilization: number;
 }
 
-/** Where the governor's sample comes from: the fast lane in this thread, or in another one (SharedLoadReader). */
-export interface LoadSource {
+/** Where the fast lane reports when its first attempts started, against when they were due. */
+export interface FastLagObserver {
   /** A fast-lane job (of `postbacks` first attempts) started `lagMs` after it was due. */
   observeFastLag(lagMs: number, postbacks: number): void;
+}
+
+/** Where the governor's sample comes from: the fast lane in this thread, or in another one (SharedLoadReader). */
+export interface LoadSource {
   /** The figures since the last call. */
   sample(): LoadSample;
   close(): void;
 }
 
 /** This thread's event loop and the fast-lane starts observed in it (both lanes in one thread). */
-export class LocalLoad implements LoadSource {
+export class LocalLoad implements FastLagObserver, LoadSource {
   private readonly fastLagMs: number;
   private readonly loop: IntervalHistogram;
   private utilization: EventLoopUtilization = performance.eventLoopUtilization();
@@ -59,30 +63,27 @@ export class LocalLoad implements LoadSource {
 /*
  * The fast lane's figures for a slow lane in another thread, in shared memory: two running
  * counts (starts, late starts), and the fast lane's loop delay and utilisation as of its
- * last tick. Heuristics: a reader may see a count one start ahead of the other, harmlessly.
+ * last tick. Heuristics: a reader may see a count one tick ahead of the other, harmlessly.
  */
 const STARTS = 0;
 const LATE = 1;
 const DELAY = 1; // Float64 slots, after the two Int32 counts
 const UTIL = 2;
 const BYTES = 24;
-const IDLE: LoadSample = { fastStarts: 0, fastLate: 0, loopDelayMs: 0, utilization: 0 };
 
 /** The shared memory a SharedLoadWriter fills and a SharedLoadReader in another thread reads. */
 export function createLoadBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(BYTES);
 }
 
-/** The fast lane's side: samples its own loop every `tickMs` and publishes it with its starts. */
-export class SharedLoadWriter implements LoadSource {
-  private readonly fastLagMs: number;
+/** The fast lane's side: its own figures (LocalLoad), published every `tickMs`, its starts added to the running counts. */
+export class SharedLoadWriter implements FastLagObserver {
   private readonly local: LocalLoad;
   private readonly counts: Int32Array;
   private readonly figures: Float64Array;
   private readonly timer: NodeJS.Timeout;
 
   constructor(buffer: SharedArrayBuffer, fastLagMs: number, tickMs: number) {
-    this.fastLagMs = fastLagMs;
     this.local = new LocalLoad(fastLagMs);
     this.counts = new Int32Array(buffer, 0, 2);
     this.figures = new Float64Array(buffer, 0, 3);
@@ -91,17 +92,14 @@ export class SharedLoadWriter implements LoadSource {
   }
 
   observeFastLag(lagMs: number, postbacks: number): void {
-    Atomics.add(this.counts, STARTS, postbacks);
-    if (lagMs > this.fastLagMs) Atomics.add(this.counts, LATE, postbacks);
+    this.local.observeFastLag(lagMs, postbacks);
   }
 
-  /** Nothing to pace here: the slow lane is in the other thread (and the publisher owns the local figures). */
-  sample(): LoadSample {
-    return IDLE;
-  }
-
-  private publish(): void {
-    const { loopDelayMs, utilization } = this.local.sample();
+  /** Publishes the figures since the last tick (and the tick's starts: a reader sees them within one tick). */
+  publish(): void {
+    const { fastStarts, fastLate, loopDelayMs, utilization } = this.local.sample();
+    Atomics.add(this.counts, STARTS, fastStarts);
+    Atomics.add(this.counts, LATE, fastLate);
     this.figures[DELAY] = loopDelayMs;
     this.figures[UTIL] = utilization;
   }
@@ -131,9 +129,6 @@ export class SharedLoadReader implements LoadSource {
     this.lastStarts = Atomics.load(this.counts, STARTS);
     this.lastLate = Atomics.load(this.counts, LATE);
   }
-
-  /** The fast lane is not in this thread: nothing starts here. */
-  observeFastLag(): void {}
 
   sample(): LoadSample {
     const starts = Atomics.load(this.counts, STARTS);

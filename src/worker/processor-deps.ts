@@ -15,6 +15,7 @@ import type { DeliveryJobData } from '../queue/job-data.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { AdaptiveLimiter } from './adaptive-limiter.js';
 import type { LaneGovernor } from './lane-governor.js';
+import type { FastLagObserver } from './lane-load.js';
 
 /** What a lane's processors (lone jobs and batches) work with. */
 export interface ProcessorDeps {
@@ -39,8 +40,10 @@ export interface ProcessorDeps {
   /** Records attempts, coalescing those of one event-loop turn into a pipeline (one per process). */
   readonly writer: AttemptWriter;
   readonly keys: RedisKeys;
-  /** Paces the slow lane so the fast lane keeps this process's CPU (one per process). */
+  /** Slow lane: paces it so the fast lane keeps this process's CPU (one per process). */
   readonly governor?: LaneGovernor;
+  /** Fast lane: where it reports how late its first attempts start (the governor's figures). */
+  readonly fastLag?: FastLagObserver;
   /**
    * Fast lane: hands a job (with the attempts it made) to the slow lane. Moves go one way
    * only: a job moved back and forth by two workers whose views differ could find its id

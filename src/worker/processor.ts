@@ -46,12 +46,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, t
   const gate = new OpenCircuitGate(deps.redis, deps.keys, deps.policy);
   const single = createSingleProcessor(deps, gate);
   const batch = createBatchProcessor(deps, gate);
-  const { governor, lane } = deps;
+  const { fastLag } = deps;
   return (job, token) => {
     if (job.name === BATCH_JOB_NAME) return batch(job, token); // observes its own lateness, per postback
-    if (governor !== undefined && lane === 'fast' && job.attemptsStarted <= 1 && job.attemptsMade === 0) {
+    if (fastLag !== undefined && job.attemptsStarted <= 1 && job.attemptsMade === 0) {
       // Only a fast-lane job's first start tells lateness: a parked job is late on purpose.
-      governor.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0));
+      fastLag.observeFastLag(Date.now() - job.timestamp - (job.opts.delay ?? 0), 1);
     }
     return single(job as Job<DeliveryJobData>, token);
   };

@@ -17,7 +17,7 @@ import type { Shard } from '../queue/shard.js';
 import { createLaneMover } from './lane-mover.js';
 import type { WorkerContext } from './worker-context.js';
 import { DEFAULT_GOVERNOR, LaneGovernor } from './lane-governor.js';
-import type { LoadSource } from './lane-load.js';
+import { LocalLoad, type FastLagObserver, type LoadSource } from './lane-load.js';
 import { OrphanReconciler } from './orphan-reconciler.js';
 
 export interface WorkerService {
@@ -47,8 +47,10 @@ const FORCED_CLOSE_MS = 1000;
 export interface WorkerOptions {
   /** The lanes this service takes jobs from (both by default). */
   readonly lanes?: readonly Lane[];
-  /** The fast lane's figures for the slow lane's governor: by default this thread's own. */
+  /** The fast lane's figures for the slow lane's governor (a slow lane in a thread of its own: SharedLoadReader); by default this thread's own. */
   readonly load?: LoadSource;
+  /** Where the fast lane reports its lateness (the fast lane beside a slow lane's thread: SharedLoadWriter); by default this thread's own figures. */
+  readonly fastLag?: FastLagObserver;
   /**
    * Whether this service also does the process's upkeep: the orphan scan, trimming the
    * history index, the PostgreSQL history jobs (default true; a second service in the same
@@ -88,7 +90,11 @@ export function startWorker(runtime: WorkerContext, options: WorkerOptions = {})
     alerts?.notify(t);
   });
 
-  const governor = new LaneGovernor(DEFAULT_GOVERNOR, options.load);
+  // The slow lane's governor paces by the fast lane's figures: this thread's own when both
+  // lanes are here, else what the caller shares across threads.
+  const local = (lanes.has('fast') && options.fastLag === undefined) || (lanes.has('slow') && options.load === undefined) ? new LocalLoad(DEFAULT_GOVERNOR.fastLagMs) : undefined;
+  const fastLag = lanes.has('fast') ? (options.fastLag ?? local) : undefined;
+  const governor = lanes.has('slow') ? new LaneGovernor(DEFAULT_GOVERNOR, (options.load ?? local)!) : undefined;
   const fastMax = config.perOriginConcurrency;
   const slowMax = config.slowLaneOriginMax;
   // Per lane, one limiter for every shard: per-origin limits hold per process, whatever the shard.
@@ -98,7 +104,6 @@ export function startWorker(runtime: WorkerContext, options: WorkerOptions = {})
   const consumed = consumedShards(runtime);
   const parts = consumed.map((shard) => {
     const common = {
-      governor,
       registry: runtime.registry,
       history: shard.history,
       dispatcher: agent,
@@ -122,11 +127,11 @@ export function startWorker(runtime: WorkerContext, options: WorkerOptions = {})
     if (lanes.has('fast')) {
       workers.fast = createDeliveryWorker(
         { ...base, keys: shard.keys, concurrency: config.workerConcurrency },
-        { ...common, lane: 'fast', limiter: fastLimiter, toSlowLane: createLaneMover(shard.queues.slow) },
+        { ...common, lane: 'fast', limiter: fastLimiter, fastLag, toSlowLane: createLaneMover(shard.queues.slow) },
       );
     }
     if (lanes.has('slow')) {
-      workers.slow = createDeliveryWorker({ ...base, keys: shard.keys, concurrency: config.slowLaneConcurrency }, { ...common, lane: 'slow', limiter: slowLimiter });
+      workers.slow = createDeliveryWorker({ ...base, keys: shard.keys, concurrency: config.slowLaneConcurrency }, { ...common, lane: 'slow', limiter: slowLimiter, governor });
     }
     const orphans = new OrphanReconciler({ history: shard.history, registry: runtime.registry, queues: shard.queues, health: board, logger });
     const onFailed = (job: Job<QueueJobData> | undefined, err: Error): void => {
@@ -201,7 +206,8 @@ export function startWorker(runtime: WorkerContext, options: WorkerOptions = {})
         clearInterval(trim);
         await Promise.all(parts.map((p) => p.orphans.stop()));
         // Slow-lane jobs waiting for the governor go back to the queue rather than start now.
-        governor.close();
+        governor?.close();
+        if (governor === undefined) local?.close();
         const all = allWorkers;
         // A worker closed while its blocking connection still starts fails that start after
         // close() took its error listeners away: an unhandled rejection (BullMQ 5). Let the

@@ -1,12 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LaneGovernor } from '../../src/worker/lane-governor.js';
+import { LaneGovernor, type GovernorOptions } from '../../src/worker/lane-governor.js';
+import { LocalLoad } from '../../src/worker/lane-load.js';
 
 /** Waits for `n` governor ticks (real time: the governor samples the event loop). */
 const ticks = (n: number, tickMs: number) => new Promise((r) => setTimeout(r, n * tickMs + tickMs / 2));
 
 describe('LaneGovernor', () => {
   let g: LaneGovernor | undefined;
+  /** The fast lane's side: where it reports its starts (the governor reads the same figures). */
+  let fast: LocalLoad;
   afterEach(() => g?.close());
+  /** A governor pacing by this thread's figures, as with both lanes in one thread. */
+  const governor = (o: GovernorOptions): LaneGovernor => {
+    fast = new LocalLoad(o.fastLagMs);
+    return new LaneGovernor(o, fast);
+  };
   // Lag and utilisation off (each test turns on what it checks); in use = a start within 2 ticks.
   const options = { maxRate: 1000, minRate: 10, initialRate: 100, fastLagMs: 15, loopDelayMs: 1000, maxUtilization: 1, fastIdleMs: 40, burstMs: 20, tickMs: 20 };
 
@@ -15,14 +23,14 @@ describe('LaneGovernor', () => {
     return setInterval(() => {
       const until = performance.now() + 8;
       while (performance.now() < until);
-      if (fastStarts) g!.observeFastLag(1);
+      if (fastStarts) fast.observeFastLag(1, 1);
     }, 10);
   }
 
   it('halves the slow lane rate when more than a tenth of fast-lane starts are late, down to the minimum', async () => {
-    g = new LaneGovernor(options);
+    g = governor(options);
     for (let i = 0; i < 5; i++) {
-      for (let j = 0; j < 10; j++) g.observeFastLag(j < 5 ? 50 : 1);
+      for (let j = 0; j < 10; j++) fast.observeFastLag(j < 5 ? 50 : 1, 1);
       await ticks(1, options.tickMs);
     }
     expect(g.currentRate).toBeLessThanOrEqual(100 / 8);
@@ -30,14 +38,14 @@ describe('LaneGovernor', () => {
   });
 
   it('raises the rate slowly while it holds starts back and the fast lane is busy but on time, fast when it is idle', async () => {
-    g = new LaneGovernor(options);
+    g = governor(options);
     // Demand beyond the rate: starts wait for tokens the whole time (until close says stop).
     const demand = (async () => {
       while (await g.pace());
     })();
     // Fast lane busy and on time: one late start in ten is not congestion.
     const onTime = setInterval(() => {
-      for (let j = 0; j < 10; j++) g!.observeFastLag(j === 0 ? 50 : 1);
+      for (let j = 0; j < 10; j++) fast.observeFastLag(j === 0 ? 50 : 1, 1);
     }, options.tickMs / 4);
     await ticks(3, options.tickMs);
     const busy = g.currentRate;
@@ -52,7 +60,7 @@ describe('LaneGovernor', () => {
   });
 
   it('halves the rate while the fast lane is in use and the event loop is busier than maxUtilization, though nothing is late yet', async () => {
-    g = new LaneGovernor({ ...options, maxUtilization: 0.5 });
+    g = governor({ ...options, maxUtilization: 0.5 });
     const busy = busyLoop(true);
     try {
       await ticks(5, options.tickMs);
@@ -63,7 +71,7 @@ describe('LaneGovernor', () => {
   });
 
   it('lets the slow lane have a busy event loop while the fast lane is idle (nothing to protect)', async () => {
-    g = new LaneGovernor({ ...options, maxUtilization: 0.5 });
+    g = governor({ ...options, maxUtilization: 0.5 });
     const demand = (async () => {
       while (await g.pace());
     })();
@@ -79,13 +87,13 @@ describe('LaneGovernor', () => {
   });
 
   it('does not raise the rate nobody uses', async () => {
-    g = new LaneGovernor(options);
+    g = governor(options);
     await ticks(5, options.tickMs);
     expect(g.currentRate).toBe(100);
   });
 
   it('lets starts through at the current rate, in order', async () => {
-    g = new LaneGovernor({ ...options, initialRate: 100, maxRate: 100 });
+    g = governor({ ...options, initialRate: 100, maxRate: 100 });
     const order: number[] = [];
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 12 }, (_, i) => g!.pace().then(() => order.push(i))));
@@ -96,7 +104,7 @@ describe('LaneGovernor', () => {
   });
 
   it('releases every waiter on close with false (the job goes back), and refuses new starts', async () => {
-    g = new LaneGovernor({ ...options, initialRate: 10, maxRate: 10, minRate: 10 });
+    g = governor({ ...options, initialRate: 10, maxRate: 10, minRate: 10 });
     const waiting = Promise.all(Array.from({ length: 50 }, () => g!.pace()));
     g.close();
     await expect(waiting).resolves.toEqual(Array(50).fill(false));

@@ -17,6 +17,8 @@ describe('shared lane load', () => {
     const reader = new SharedLoadReader(buffer);
     writer.observeFastLag(50, 3); // late, a batch of 3
     writer.observeFastLag(1, 2); // on time
+    expect(reader.sample().fastStarts).toBe(0); // published on the writer's tick
+    writer.publish();
     const first = reader.sample();
     expect([first.fastStarts, first.fastLate]).toEqual([5, 3]);
     const second = reader.sample();
@@ -42,13 +44,11 @@ describe('shared lane load', () => {
   it("paces the slow lane by another thread's figures: late fast-lane starts there halve the rate here", async () => {
     let late = true;
     const remote: LoadSource = {
-      observeFastLag: () => undefined,
       sample: () => ({ fastStarts: 10, fastLate: late ? 5 : 0, loopDelayMs: 0, utilization: 0 }),
       close: () => undefined,
     };
     const g = new LaneGovernor({ maxRate: 1000, minRate: 10, initialRate: 400, fastLagMs: 15, loopDelayMs: 1000, maxUtilization: 1, fastIdleMs: 40, burstMs: 20, tickMs: 20 }, remote);
     closers.push(() => g.close());
-    g.observeFastLag(100); // the slow lane's own thread starts no fast-lane jobs: ignored by the remote source
     await waitUntil(() => g.currentRate <= 50, 5000, 'rate halved by remote lateness');
     late = false;
     expect(g.currentRate).toBeGreaterThanOrEqual(10);
