@@ -95,7 +95,7 @@ describe('worker faults under load', () => {
     }
   });
 
-  it('a worker SIGKILLed while an open circuit\'s postbacks retry in batch jobs: every postback ends with attempts 1-5 each recorded once, nothing left in the queues', { timeout: 90_000 }, async () => {
+  it('a worker SIGKILLed while an open circuit\'s postbacks retry in batch jobs: every postback is delivered with each of its attempts recorded once, circuit_open until the one sent, nothing left in the queues', { timeout: 90_000 }, async () => {
     receiver.requests.length = 0;
     // Open, its probe taken for the whole test: attempts 1-4 are circuit_open, recorded in
     // retry batches, and the last (nothing was ever sent) is sent and delivered.
@@ -121,9 +121,15 @@ describe('worker faults under load', () => {
       const result = await account(stack, ids, receiver, 'open');
       expect(result).toMatchObject({ delivered: 300, failed: 0, distinctReceived: 300 });
       for (const id of ids) {
+        // Each attempt recorded once, none missing: circuit_open until the one that was sent
+        // (the last chance, or an earlier attempt once another postback's last chance had
+        // closed the circuit: a postback held back by the kill may be behind the others).
         const record = await stack.runtime.redis.hgetall(stack.runtime.keys.record(id));
-        expect(Object.keys(record).filter((k) => /^a\d+$/.test(k)).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
-        expect(record.c).toBe('5');
+        const made = Number(record.c);
+        expect(made).toBeLessThanOrEqual(5);
+        expect(Object.keys(record).filter((k) => /^a\d+$/.test(k)).sort()).toEqual(Array.from({ length: made }, (_, i) => `a${i + 1}`));
+        const errors = Array.from({ length: made }, (_, i) => (JSON.parse(record[`a${i + 1}`]!) as { error: string | null }).error);
+        expect(errors).toEqual([...Array<string>(made - 1).fill('circuit_open'), null]);
       }
       await expect.poll(async () => Promise.all(Object.values(stack.runtime.queues).map((q) => q.count())), { timeout: 10_000 }).toEqual([0, 0]);
     } finally {
