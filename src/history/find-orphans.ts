@@ -24,13 +24,14 @@ export interface OrphanPage {
  * first) and returns those whose record is still pending while no job holds it: one
  * ZRANGEBYSCORE, then one pipeline of `EXISTS <job key per queue>` + `HMGET status batch`
  * per entry, and for a batched postback whose own job is missing a second pipeline of
- * `EXISTS <own and batch job keys>` + `HGET status` (a retry batch's key and its parent's:
- * the parent names it in the records before it adds it, and ends after). Job first, status second: a job that
- * finished between the two has already written its final status (workers record before
- * BullMQ removes the job), or handed the postback to a job of its own (seen by the same
- * EXISTS), so it is never taken for an orphan; one EXISTS over every queue's key sees a
- * lane move (add to the slow lane, then remove from the fast one) as a job in one of them.
- * An entry whose record expired is skipped.
+ * `EXISTS <own and batch job keys>` + `HMGET status batch`: with a retry batch, its
+ * parent's key too (the parent names it in the records before it adds it, and ends
+ * after), and a record that names another batch by then has moved on to it. Job first,
+ * status second: a job that finished between the two has already written its final
+ * status (workers record before BullMQ removes the job), or handed the postback to a job
+ * of its own (seen by the same EXISTS), so it is never taken for an orphan; one EXISTS
+ * over every queue's key sees a lane move (add to the slow lane, then remove from the fast
+ * one) as a job in one of them. An entry whose record expired is skipped.
  */
 export async function findOrphans(
   ctx: HistoryContext,
@@ -71,11 +72,13 @@ export async function findOrphans(
       // A retry batch is added after its items' records name it, by the batch job it came from.
       const parent = parentBatchId(batch);
       again.exists(...(parent === undefined ? jobKeys(id, batch) : jobKeys(id, batch, parent)));
-      again.hget(ctx.keys.record(id), F.status);
+      again.hmget(ctx.keys.record(id), F.status, F.batch);
     }
     const more = (await again.exec()) ?? [];
-    batched.forEach(({ id }, i) => {
-      if (Number(reply(more[2 * i])) === 0 && isPending(reply(more[2 * i + 1]))) orphans.push(id);
+    batched.forEach(({ id, batch }, i) => {
+      const [status, nowBatch] = reply(more[2 * i + 1]) as (string | null)[];
+      // A record that names another batch now went on to it between the two reads: it has a holder.
+      if (Number(reply(more[2 * i])) === 0 && isPending(status) && nowBatch === batch) orphans.push(id);
     });
   }
   return { orphans, scanned: ids.length, next, done: ids.length < limit };

@@ -59,7 +59,11 @@ export const F = {
   next: 'n',
   /** Error class of the last attempt, for lists and CSV without reading every attempt. */
   lastError: 'e',
-  /** The batch job carrying the postback's first attempt when it was batched, or its next one when it retries in a batch: what the orphan scan looks for. */
+  /**
+   * The batch job carrying the postback's first attempt when it was batched, or its next
+   * one when it retries in a batch: what the orphan scan looks for. Left as it was when the
+   * next attempt went to a job of its own, so it may name a job long gone.
+   */
   batch: 'j',
   /** Ordered endpoints: the Redis key of the postback's chain (its ordering key's turn list). */
   chain: 'k',

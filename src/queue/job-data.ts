@@ -50,29 +50,18 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export type PolicyData = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0'>;
 type Policy = PolicyData;
 
-/** A lone job's policy, as a batch job stores it (for the retry batch the postback joins). */
-export function policyDataOf(d: DeliveryJobData): PolicyData {
-  return {
-    ep: d.ep,
-    to: d.to,
-    sch: d.sch,
-    ...(d.ok !== undefined ? { ok: d.ok } : {}),
-    ...(d.ws !== undefined ? { ws: d.ws } : {}),
-    ...(d.sg !== undefined ? { sg: d.sg } : {}),
-    ...(d.sk !== undefined ? { sk: d.sk } : {}),
-    ...(d.oc !== undefined ? { oc: d.oc } : {}),
-  };
-}
-
 /** A request as a job stores it: GET / no headers / no body implied. */
 export type RequestData = Pick<DeliveryJobData, 'u' | 'm' | 'h' | 'b'>;
 
 /**
  * A batch job (version 3): the first attempts of several postbacks from one produce call,
  * or (with `a`) a later attempt of several postbacks of a degraded or open endpoint that
- * retry together (see batch-processor). An item is `[postback id, policy index]` when its
- * record holds the request as it is sent, so the job does not hold it twice; `[id, policy
- * index, request]` when the record's copy is masked (secrets in it).
+ * retry together (see batch-processor). A worker from before `a` reads such a job as first
+ * attempts, finds each record already `retrying`, and gives each postback a job of its own
+ * at its next attempt's time: nothing is lost in a rolling upgrade. An item is `[postback
+ * id, policy index]` when its record holds the request as it is sent, so the job does not
+ * hold it twice; `[id, policy index, request]` when the record's copy is masked (secrets in
+ * it).
  */
 export interface BatchJobData {
   readonly v: 3;

@@ -176,6 +176,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
     const sentSoFar = run.sentBefore || requested;
     const joined: { group?: RetryGroup } = {};
     let settled;
+    let written = false;
     try {
       settled = await recordOutcome(
         deps,
@@ -184,8 +185,9 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
         joins ? (delayMs) => (joined.group = run.retries.join(n, delayMs, sentSoFar)).id : undefined,
       );
       joined.group?.members.push({ postbackId, policy: item.policyData, request: item.request });
+      written = true;
     } finally {
-      if (joined.group !== undefined) run.retries.written(joined.group);
+      if (joined.group !== undefined) run.retries.written(joined.group, written);
     }
     const { status, nextMs } = settled;
     if (status === 'retrying' && joined.group === undefined) await recordWithRetry(() => ownJob(item, request, n, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);

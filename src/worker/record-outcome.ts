@@ -34,7 +34,7 @@ export async function recordOutcome(
   deliveredLevel: 'info' | 'debug',
   /** For an attempt that leads to another: the batch job that will hold it (by the delay until it), or undefined for a job of its own. */
   nextBatch?: (delayMs: number) => string | undefined,
-): Promise<SettledAttempt & { readonly nextBatch: string | undefined }> {
+): Promise<SettledAttempt> {
   const { outcome, postbackId } = a;
   const nowMs = Date.now();
   const settled = settleAttempt({ ...a, nowMs });
@@ -46,5 +46,5 @@ export async function recordOutcome(
   else if (settled.final) deps.logger.warn(fields, 'postback failed');
   else if (outcome === CIRCUIT_OPEN) deps.logger.debug({ ...fields, nextAttemptAt: settled.nextMs }, 'attempt not sent: circuit open');
   else deps.logger.warn({ ...fields, nextAttemptAt: settled.nextMs }, 'attempt failed');
-  return { ...settled, nextBatch: batch };
+  return settled;
 }

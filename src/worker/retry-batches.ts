@@ -21,6 +21,12 @@ export interface RetryGroup {
   readonly members: BatchMember[];
   /** Members whose record write is in flight: the job is added once they are done. */
   writing: number;
+  /**
+   * A member's write failed (it may still have named this group in its record): the group
+   * is not added, so every member's record names a missing batch, which the parent, run
+   * again, settles (a job of its own each) rather than leave one out of a job that exists.
+   */
+  failed: boolean;
   onWritten: (() => void) | undefined;
   timer: NodeJS.Timeout | undefined;
   closed: boolean;
@@ -62,7 +68,7 @@ export class RetryBatches {
       const added = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
       // Seen by finish() or whenAdded(); a rejection before it is asked for must not count as unhandled.
       added.catch(() => undefined);
-      g = { id: this.idOf(this.opened++), made, delayMs, sentBefore, openedMs: Date.now(), members: [], writing: 0, onWritten: undefined, timer: undefined, closed: false, added, settle };
+      g = { id: this.idOf(this.opened++), made, delayMs, sentBefore, openedMs: Date.now(), members: [], writing: 0, failed: false, onWritten: undefined, timer: undefined, closed: false, added, settle };
       const opened = g;
       this.open.set(key, g);
       this.pending.add(g);
@@ -73,8 +79,9 @@ export class RetryBatches {
     return g;
   }
 
-  /** The member's record write ended (push it to `members` first when it was written). */
-  written(g: RetryGroup): void {
+  /** The member's record write ended: `ok` when written (push it to `members` first), else the group is not added. */
+  written(g: RetryGroup, ok: boolean): void {
+    if (!ok) g.failed = true;
     if (--g.writing === 0) g.onWritten?.();
   }
 
@@ -96,7 +103,10 @@ export class RetryBatches {
     clearTimeout(g.timer);
     const writes = g.writing === 0 ? Promise.resolve() : new Promise<void>((r) => (g.onWritten = r));
     writes
-      .then(() => (g.members.length === 0 ? undefined : this.add(g)))
+      .then(() => {
+        if (g.failed) throw new Error(`retry batch ${g.id} not added: a member's record write failed`);
+        return g.members.length === 0 ? undefined : this.add(g);
+      })
       .then(() => g.settle(), (err: unknown) => g.settle(err instanceof Error ? err : new Error(`retry batch not added: ${String(err)}`)))
       .finally(() => this.pending.delete(g));
   }
