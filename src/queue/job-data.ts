@@ -50,6 +50,20 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export type PolicyData = Omit<DeliveryJobData, 'v' | 'u' | 'm' | 'h' | 'b' | 'a0'>;
 type Policy = PolicyData;
 
+/** A lone job's policy, as a batch job stores it (for the retry batch the postback joins). */
+export function policyDataOf(d: DeliveryJobData): PolicyData {
+  return {
+    ep: d.ep,
+    to: d.to,
+    sch: d.sch,
+    ...(d.ok !== undefined ? { ok: d.ok } : {}),
+    ...(d.ws !== undefined ? { ws: d.ws } : {}),
+    ...(d.sg !== undefined ? { sg: d.sg } : {}),
+    ...(d.sk !== undefined ? { sk: d.sk } : {}),
+    ...(d.oc !== undefined ? { oc: d.oc } : {}),
+  };
+}
+
 /** A request as a job stores it: GET / no headers / no body implied. */
 export type RequestData = Pick<DeliveryJobData, 'u' | 'm' | 'h' | 'b'>;
 

@@ -97,6 +97,19 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
     return adders[lane].add(JOB_NAME, data, slowLane && lane === 'slow' && delayMs <= 0 ? { ...opts, lifo: true } : opts);
   };
 
+  /**
+   * A retry batch's item as a job of its own: only once the lone job that handed it over
+   * (same id) is gone, else BullMQ would drop the add as a duplicate id; until then the
+   * item fails and the batch runs again a second later (what it recorded is kept).
+   */
+  const ownJobFrom = async (run: Run, item: BatchItem, request: RenderedRequest, made: number, delayMs: number, lane: 'fast' | 'slow'): Promise<Job> => {
+    if (run.made > 0 && (await hasOwnJob(item.postbackId))) throw new Error(`postback ${item.postbackId} is still held by the job that handed it to this retry batch: run again`);
+    return ownJob(item, request, made, delayMs, lane);
+  };
+
+  /** Whether a job of the postback's own exists in either lane. */
+  const hasOwnJob = async (postbackId: string): Promise<boolean> => (await deps.redis.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`))) > 0;
+
   /** An ordered item whose key's turn is an earlier postback's: a job of its own, waiting (no attempt used). */
   const waitForTurn = async (item: BatchItem, request: RenderedRequest, wait: ChainWait): Promise<ItemResult> => {
     const own = await ownJob(item, request, 0, turnWaitMs(wait, Date.now()), 'fast');
@@ -156,7 +169,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
             : undefined;
       if (release === undefined) {
         // Fast lane: held below its ceiling, the origin is congested (or still unproven).
-        await ownJob(item, request, run.made, 0, 'slow');
+        await ownJobFrom(run, item, request, run.made, 0, 'slow');
         if (!slowLane) deps.metrics.laneMoves.inc({ reason: 'origin_limit' });
         return 'moved';
       }
@@ -190,7 +203,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
       if (joined.group !== undefined) run.retries.written(joined.group, written);
     }
     const { status, nextMs } = settled;
-    if (status === 'retrying' && joined.group === undefined) await recordWithRetry(() => ownJob(item, request, n, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
+    if (status === 'retrying' && joined.group === undefined) await recordWithRetry(() => ownJobFrom(run, item, request, n, nextMs! - Date.now(), board.laneOf(subject)), deps.maxAttemptMs);
     // Requests started together end together (a dead origin's timeouts): in the slow lane,
     // what follows the record is paced too, as a lone job's completion is.
     if (slowLane && mode === 'adaptive' && durationMs > 0) await governor?.pace();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Outcome } from '../delivery/classify.js';
 import { subjectOf, type HealthState } from '../health/health-state.js';
@@ -5,20 +6,25 @@ import { originOf } from '../health/origin.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
-import { BATCH_JOB_NAME, decodeJob, type DeliveryJob, type DeliveryJobData, type QueueJobData } from '../queue/job-data.js';
-import { getRecord, getStatuses } from '../history/get-record.js';
+import { BATCH_JOB_NAME, decodeJob, policyDataOf, type DeliveryJob, type DeliveryJobData, type PolicyData, type QueueJobData } from '../queue/job-data.js';
+import { parentBatchId, retryBatchId } from '../history/batch-link.js';
+import { readBatchRecords } from '../history/read-batch-records.js';
+import { getRecord } from '../history/get-record.js';
 import { takeTurns } from '../history/take-turns.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import type { AcquireMode } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
 import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
 import { createBatchProcessor } from './batch-processor.js';
+import { BoundedCache } from './bounded-cache.js';
+import { JobAdder } from './job-adder.js';
 import { OpenCircuitGate } from './open-circuit-gate.js';
 import type { ProcessorDeps } from './processor-deps.js';
 import { recordOutcome } from './record-outcome.js';
 import { sendAttempt } from './send-attempt.js';
 import { JobPolicies } from './job-policy.js';
 import { recheckTurn, turnWaitMs } from './ordering-turn.js';
+import { RetryBatches, type RetryGroup } from './retry-batches.js';
 
 
 /**
@@ -33,9 +39,9 @@ import { recheckTurn, turnWaitMs } from './ordering-turn.js';
  * - slow lane, origin over its limit: parked in the delayed set (no attempt used);
  * - an ordered endpoint's first attempt: waits in the delayed set (no attempt used) while an
  *   earlier postback of its ordering key is pending.
- * Then sign, send, classify, record, and tell BullMQ: return (delivered), AttemptFailedError
- * (retry on the schedule, as a job of its own: only a batch's postbacks retry in retry
- * batches) or UnrecoverableError (final). History is written before BullMQ
+ * Then sign, send, classify, record, and tell BullMQ: return (delivered, or the next attempt
+ * handed to a retry batch), AttemptFailedError (retry on the schedule) or UnrecoverableError
+ * (final). History is written before BullMQ
  * hears of it, so a crash in between repeats the attempt rather than losing its record.
  */
 export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, token?: string) => Promise<void> {
@@ -55,6 +61,16 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<QueueJobData>, t
 
 function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job: Job<DeliveryJobData>, token?: string) => Promise<void> {
   const policies = new JobPolicies(deps.registry);
+  // Retry batches of lone jobs' postbacks. Their ids name no parent job: while a group is
+  // being added, its members' own jobs still exist, which is what the orphan scan sees.
+  const retryPrefix = `r${randomBytes(6).toString('hex')}`;
+  const retries = new RetryBatches(new JobAdder(deps.queues.slow), (k) => retryBatchId(retryPrefix, 0, k));
+  /** Equal policies as one object, so a retry batch stores each once. */
+  const policyCache = new BoundedCache<PolicyData>(1000);
+  const policyOf = (d: DeliveryJobData): PolicyData => {
+    const p = policyDataOf(d);
+    return policyCache.get(JSON.stringify(p), () => p);
+  };
   const { lane, limiter, board, reporter, policy: health } = deps;
 
   return async (job, token) => {
@@ -81,9 +97,16 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
       // Taken over from a worker that died: if that one recorded the postback final (it was
       // only finishing the job), sending again would repeat a request already answered, and
       // for an ordered endpoint it would arrive after the postbacks that followed it.
-      const status = (await getStatuses(deps.history, [postbackId]).catch(notNow)).get(postbackId);
+      const [rec] = await readBatchRecords(deps.history, [{ postbackId, needRequest: false }], undefined).catch(notNow);
+      const status = rec?.status;
       if (status === 'delivered' || status === 'failed') {
         deps.logger.info({ postbackId, status }, 'stalled job already final: not sent again');
+        return;
+      }
+      // Or it had recorded its attempt and handed the next to a retry batch, which holds the postback now.
+      const handedTo = rec !== undefined && rec.count > job.attemptsMade + data.attemptsBefore && rec.batch !== undefined && parentBatchId(rec.batch) !== undefined ? rec.batch : undefined;
+      if (handedTo !== undefined && (await deps.redis.exists(...jobKeysOf(deps, handedTo)).catch(notNow)) > 0) {
+        deps.logger.info({ postbackId, batch: handedTo }, 'stalled job already handed to a retry batch: not sent again');
         return;
       }
     }
@@ -131,6 +154,7 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
     const policy = await policies.resolve(data).catch(notNow);
     let startedMs = Date.now();
     let durationMs = 0;
+    let requested = false;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     if (outcome === undefined) {
       const release = limiter.tryAcquire(origin, mode);
@@ -153,18 +177,38 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
       );
       ({ startedMs, durationMs } = sent);
       outcome = sent.outcome;
+      requested = true;
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
 
-    // A lone job's next attempt stays its own (BullMQ's retry): were it handed to a retry
-    // batch, that batch could find this job's id still taken when it gives the postback a job
-    // of its own (parked, or run again), and the add would be dropped.
-    const { final } = await recordOutcome(
-      deps,
-      { postbackId, endpointId, subject, outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
-      'info',
-    );
+    // At an endpoint that is not healthy, the next attempt goes in a retry batch, not this
+    // job (ordered endpoints' postbacks keep theirs: they take turns one by one). Whether a
+    // request was ever sent is known here only for this attempt: a retry batch of lone jobs'
+    // postbacks sends a last chance at an open circuit even if an earlier one was sent.
+    const joinable = !data.ordered && board.laneOf(subject) === 'slow';
+    const joined: { group?: RetryGroup } = {};
+    let final: boolean;
+    let written = false;
+    try {
+      ({ final } = await recordOutcome(
+        deps,
+        { postbackId, endpointId, subject, outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
+        'info',
+        joinable ? (delayMs) => (joined.group = retries.join(n, delayMs, requested)).id : undefined,
+      ));
+      joined.group?.members.push({ postbackId, policy: policyOf(job.data), request });
+      written = true;
+    } finally {
+      if (joined.group !== undefined) retries.written(joined.group, written);
+    }
+    if (joined.group !== undefined) {
+      // The retry batch holds the next attempt once it is added; this job completes at once
+      // (not after the pace: this job's id must be free before the retry batch comes due,
+      // in case that one gives the postback a job of its own). Not added (Redis away): this
+      // job retries on the schedule instead, as it would have.
+      if (await retries.whenAdded(joined.group).then(() => true, () => false)) return;
+    }
     // Requests started together end together (a dead origin's timeouts): pace what follows
     // the record too (BullMQ's completion). When stopping it resolves false at once.
     if (lane === 'slow' && durationMs > 0) await governor?.pace();
@@ -178,6 +222,11 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
 async function sentBefore(history: HistoryContext, postbackId: string, n: number): Promise<number> {
   const record = await getRecord(history, postbackId);
   return record?.attempts.filter((a) => a.n < n && a.error !== 'circuit_open' && a.error !== 'disabled').length ?? 0;
+}
+
+/** The keys a job of this id would have in either lane. */
+function jobKeysOf(deps: ProcessorDeps, jobId: string): string[] {
+  return [deps.queues.fast.qualifiedName, deps.queues.slow.qualifiedName].map((p) => `${p}:${jobId}`);
 }
 
 /** How soon a job that met Redis away before its attempt is tried again. */

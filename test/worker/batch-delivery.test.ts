@@ -262,7 +262,7 @@ describe('batch jobs: the first attempts of one produce call', () => {
     }
   });
 
-  it('a lone job of an open circuit records circuit_open and keeps its own job for its next attempts (only a batch\'s postbacks retry in retry batches)', async () => {
+  it('a lone job of an open circuit records circuit_open and hands its next attempt to a retry batch, then completes', async () => {
     const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
     const { runtime } = stack;
     await runtime.registry.upsert([{ id: 'shut', url: `${t.receiver.base}/lone?e={event_id}` }]);
@@ -276,12 +276,67 @@ describe('batch jobs: the first attempts of one produce call', () => {
     await runtime.queues.slow.add(JOB_NAME, { ...(lone!.data as DeliveryJobData), sch: [0, 0.3, 0.3] }, { jobId: id!, attempts: 3, backoff: { type: 'schedule' } });
     const worker = startWorker(runtime);
     try {
-      await expect.poll(async () => (await getRecord(runtime.history, id!))?.attempts.length, { timeout: 5000 }).toBe(1);
-      expect((await runtime.queues.slow.getJob(id!))?.name).toBe(JOB_NAME);
       const r = await stack.waitFinal(id!);
       expect(r.status).toBe('delivered');
       expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
-      expect(batchDone(stack)).toEqual([]);
+      expect(batchDone(stack)).toEqual([expect.objectContaining({ batchId: expect.stringMatching(/^r[0-9a-f]{12}~0\.0$/), attempt: 2, retrying: 1 }), expect.objectContaining({ attempt: 3, delivered: 1 })]);
+      expect(await runtime.queues.slow.getJob(id!)).toBeUndefined();
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a lone job taken over after its worker died, having handed its next attempt to a retry batch that exists, completes without sending again', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/st?e={event_id}` }]);
+    const [id] = await produce(stack, 'st', 1, 'ep');
+    const lone = (await runtime.queue.getJob(id!))!;
+    expect(lone.name).toBe(JOB_NAME);
+    // Its worker recorded attempt 1, named the retry batch (added) and died before completing.
+    const now = Date.now();
+    const retryId = 'rdeadbeef0001~0.0';
+    await new AttemptWriter(runtime.history).write(id!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' }, 'retrying', now, now + 60_000, retryId);
+    const next = batchJob([{ postbackId: id!, policy: { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] }, request: undefined }], 60_000, 'slow', { jobId: retryId, attemptsBefore: 1, sentBefore: false });
+    await runtime.queues.slow.add(next.name, next.data, next.opts);
+    await runtime.redis.hset(`${runtime.queue.qualifiedName}:${id!}`, 'stc', '1', 'ats', '1');
+    const worker = startWorker(runtime);
+    try {
+      await expect.poll(() => stack.logs.lines.some((l) => l.includes('stalled job already handed to a retry batch')), { timeout: 5000 }).toBe(true);
+      await expect.poll(async () => runtime.queue.getJob(id!), { timeout: 5000 }).toBeUndefined();
+      expect(t.receiver.requests).toHaveLength(0);
+      expect((await getRecord(runtime.history, id!))?.attempts).toHaveLength(1);
+      expect(await runtime.queues.slow.getJob(retryId)).toBeDefined();
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it("a retry batch gives a postback a job of its own only once the job that handed it over is gone (BullMQ would drop the add as a duplicate id)", async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/hd?e={event_id}` }]);
+    t.receiver.responder = (_r, _i, res) => respond(500)(res);
+    const [id] = await produce(stack, 'hd', 1, 'ep');
+    const lone = (await runtime.queue.getJob(id!))!;
+    const data = lone.data as DeliveryJobData;
+    await lone.remove();
+    // Attempt 1 recorded, handed to retry batch R (due now); the lone job that did so still exists.
+    const now = Date.now();
+    const retryId = 'rdeadbeef0002~0.0';
+    await new AttemptWriter(runtime.history).write(id!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' }, 'retrying', now, now, retryId);
+    await runtime.queue.add(JOB_NAME, { ...data, u: `${data.u}&holder=1` }, { jobId: id!, delay: 600_000 });
+    const spec = batchJob([{ postbackId: id!, policy: { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] }, request: undefined }], 0, 'slow', { jobId: retryId, attemptsBefore: 1, sentBefore: false });
+    await runtime.queues.slow.add(spec.name, spec.data, spec.opts);
+    const worker = startWorker(runtime);
+    try {
+      // R sends attempt 2 (500: the endpoint is healthy, so its retry is a job of its own) and waits for the id.
+      await expect.poll(async () => (await getRecord(runtime.history, id!))?.attempts.length, { timeout: 5000 }).toBe(2);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(((await runtime.queue.getJob(id!))!.data as DeliveryJobData).u).toContain('holder=1');
+      await (await runtime.queue.getJob(id!))!.remove();
+      await expect.poll(async () => ((await runtime.queue.getJob(id!))?.data as DeliveryJobData | undefined)?.a0, { timeout: 5000 }).toBe(2);
+      expect(((await runtime.queue.getJob(id!))!.data as DeliveryJobData).u).not.toContain('holder=1');
     } finally {
       await worker.close();
     }
