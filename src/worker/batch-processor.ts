@@ -265,7 +265,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
       jobId: job.id!,
       made: batch.attemptsBefore,
       sentBefore: batch.sentBefore,
-      retries: new RetryBatches(adders.slow, (k) => retryBatchId(job.id!, job.attemptsStarted, k)),
+      retries: new RetryBatches(adders.slow, (k) => retryBatchId(job.id!, job.attemptsStarted, k), { keepFailed: true }),
     };
     const rerun = job.attemptsStarted > 1 || job.attemptsMade > 0;
     let records: (PendingRecord | undefined)[];

@@ -6,9 +6,9 @@ import { originOf } from '../health/origin.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
 import { JobDataError } from '../queue/errors.js';
-import { BATCH_JOB_NAME, decodeJob, policyDataOf, type DeliveryJob, type DeliveryJobData, type PolicyData, type QueueJobData } from '../queue/job-data.js';
+import { BATCH_JOB_NAME, batchPostbackIds, decodeJob, policyDataOf, type BatchJobData, type DeliveryJob, type DeliveryJobData, type PolicyData, type QueueJobData } from '../queue/job-data.js';
 import { parentBatchId, retryBatchId } from '../history/batch-link.js';
-import { readBatchRecords } from '../history/read-batch-records.js';
+import { readBatchRecords, type PendingRecord } from '../history/read-batch-records.js';
 import { getRecord } from '../history/get-record.js';
 import { takeTurns } from '../history/take-turns.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
@@ -64,7 +64,7 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
   // Retry batches of lone jobs' postbacks. Their ids name no parent job: while a group is
   // being added, its members' own jobs still exist, which is what the orphan scan sees.
   const retryPrefix = `r${randomBytes(6).toString('hex')}`;
-  const retries = new RetryBatches(new JobAdder(deps.queues.slow), (k) => retryBatchId(retryPrefix, 0, k));
+  const retries = new RetryBatches(new JobAdder(deps.queues.slow), (k) => retryBatchId(retryPrefix, 0, k), { keepFailed: false });
   /** Equal policies as one object, so a retry batch stores each once. */
   const policyCache = new BoundedCache<PolicyData>(1000);
   const policyOf = (d: DeliveryJobData): PolicyData => {
@@ -104,10 +104,15 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
         return;
       }
       // Or it had recorded its attempt and handed the next to a retry batch, which holds the postback now.
-      const handedTo = rec !== undefined && rec.count > job.attemptsMade + data.attemptsBefore && rec.batch !== undefined && parentBatchId(rec.batch) !== undefined ? rec.batch : undefined;
-      if (handedTo !== undefined && (await deps.redis.exists(...jobKeysOf(deps, handedTo)).catch(notNow)) > 0) {
-        deps.logger.info({ postbackId, batch: handedTo }, 'stalled job already handed to a retry batch: not sent again');
+      const holder = rec !== undefined && rec.count > job.attemptsMade + data.attemptsBefore ? await retryBatchHolding(deps, postbackId, rec).catch(notNow) : 'none';
+      if (holder === 'holds') {
+        deps.logger.info({ postbackId, batch: rec?.batch }, 'stalled job already handed to a retry batch: not sent again');
         return;
+      }
+      if (holder === 'being added') {
+        // Named, not added yet, by a batch job still running: look again in a second.
+        await job.moveToDelayed(Date.now() + REDIS_AWAY_RETRY_MS, token);
+        throw new DelayedError();
       }
     }
     const made = job.attemptsMade + data.attemptsBefore;
@@ -207,7 +212,13 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
       // (not after the pace: this job's id must be free before the retry batch comes due,
       // in case that one gives the postback a job of its own). Not added (Redis away): this
       // job retries on the schedule instead, as it would have.
-      if (await retries.whenAdded(joined.group).then(() => true, () => false)) return;
+      const group = joined.group;
+      // A timed-out add may still have run: then the retry batch holds it all the same.
+      const added = await retries.whenAdded(group).then(
+        () => true,
+        async () => (await deps.queues.slow.getJob(group.id).catch(() => undefined)) !== undefined,
+      );
+      if (added) return;
     }
     // Requests started together end together (a dead origin's timeouts): pace what follows
     // the record too (BullMQ's completion). When stopping it resolves false at once.
@@ -224,9 +235,22 @@ async function sentBefore(history: HistoryContext, postbackId: string, n: number
   return record?.attempts.filter((a) => a.n < n && a.error !== 'circuit_open' && a.error !== 'disabled').length ?? 0;
 }
 
-/** The keys a job of this id would have in either lane. */
-function jobKeysOf(deps: ProcessorDeps, jobId: string): string[] {
-  return [deps.queues.fast.qualifiedName, deps.queues.slow.qualifiedName].map((p) => `${p}:${jobId}`);
+/**
+ * Whether the retry batch a postback's record names holds its next attempt: it exists,
+ * carries the postback and starts after the attempts recorded (the record's batch field is
+ * left as it was when an attempt names none, so it may be stale); or it is still being
+ * added by the batch job that named it (its parent exists).
+ */
+async function retryBatchHolding(deps: ProcessorDeps, postbackId: string, rec: PendingRecord): Promise<'holds' | 'being added' | 'none'> {
+  const parent = rec.batch === undefined ? undefined : parentBatchId(rec.batch);
+  if (rec.batch === undefined || parent === undefined) return 'none';
+  const held = await deps.queues.slow.getJob(rec.batch);
+  if (held !== undefined) {
+    const data = held.data as Partial<BatchJobData>;
+    return (data.a ?? 0) === rec.count && batchPostbackIds(data).includes(postbackId) ? 'holds' : 'none';
+  }
+  const parentKeys = [deps.queues.fast.qualifiedName, deps.queues.slow.qualifiedName].map((p) => `${p}:${parent}`);
+  return (await deps.redis.exists(...parentKeys)) > 0 ? 'being added' : 'none';
 }
 
 /** How soon a job that met Redis away before its attempt is tried again. */

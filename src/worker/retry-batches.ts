@@ -49,14 +49,21 @@ export class RetryBatches {
   private readonly adder: JobAdder;
   private readonly idOf: (k: number) => string;
   private readonly open = new Map<string, RetryGroup>();
-  /** Groups whose job is not added yet. */
+  /** Groups whose job is not added yet, and (`keepFailed`) those that could not be: finish() must see them. */
   private readonly pending = new Set<RetryGroup>();
+  private readonly keepFailed: boolean;
   private opened = 0;
 
-  /** `idOf(k)`: the id of the kth group opened (unique: see retryBatchId). */
-  constructor(adder: JobAdder, idOf: (k: number) => string) {
+  /**
+   * `idOf(k)`: the id of the kth group opened (unique: see retryBatchId). `keepFailed`: a
+   * batch job's run, which completes only after `finish`, so a group that could not be added
+   * (closed by its timer long before) must fail it; a long-lived instance whose members each
+   * wait on `whenAdded` (lone jobs) keeps none.
+   */
+  constructor(adder: JobAdder, idOf: (k: number) => string, options: { keepFailed: boolean }) {
     this.adder = adder;
     this.idOf = idOf;
+    this.keepFailed = options.keepFailed;
   }
 
   /** The group a postback with `made` attempts, due again after `delayMs`, joins; its record write counts as in flight until `written`. */
@@ -107,8 +114,16 @@ export class RetryBatches {
         if (g.failed) throw new Error(`retry batch ${g.id} not added: a member's record write failed`);
         return g.members.length === 0 ? undefined : this.add(g);
       })
-      .then(() => g.settle(), (err: unknown) => g.settle(err instanceof Error ? err : new Error(`retry batch not added: ${String(err)}`)))
-      .finally(() => this.pending.delete(g));
+      .then(
+        () => {
+          this.pending.delete(g);
+          g.settle();
+        },
+        (err: unknown) => {
+          if (!this.keepFailed) this.pending.delete(g);
+          g.settle(err instanceof Error ? err : new Error(`retry batch not added: ${String(err)}`));
+        },
+      );
   }
 
   private add(g: RetryGroup): Promise<Job> {

@@ -312,6 +312,29 @@ describe('batch jobs: the first attempts of one produce call', () => {
     }
   });
 
+  it('a lone job taken over after its worker died sends again when the retry batch its record names does not hold its next attempt (a stale name)', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    await runtime.registry.upsert([{ id: 'ep', url: `${t.receiver.base}/sn?e={event_id}` }]);
+    const [id] = await produce(stack, 'sn', 1, 'ep');
+    const now = Date.now();
+    // Attempt 1 recorded with no retry batch named: the field still names one from before, which starts at attempt 4.
+    const staleId = 'rdeadbeef0003~0.0';
+    await runtime.redis.hset(runtime.keys.record(id!), 'j', staleId);
+    await new AttemptWriter(runtime.history).write(id!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 3, status_code: 500, error: 'http_status', phase: null, response_excerpt: '' }, 'retrying', now, now);
+    const stale = batchJob([{ postbackId: id!, policy: { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] }, request: undefined }], 600_000, 'slow', { jobId: staleId, attemptsBefore: 3, sentBefore: true });
+    await runtime.queues.slow.add(stale.name, stale.data, stale.opts);
+    await runtime.redis.hset(`${runtime.queue.qualifiedName}:${id!}`, 'stc', '1', 'ats', '1');
+    const worker = startWorker(runtime);
+    try {
+      const r = await stack.waitFinal(id!);
+      expect(r.status).toBe('delivered');
+      expect(t.receiver.requests.map((q) => q.url)).toEqual(['/sn?e=sn-0']);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it("a retry batch gives a postback a job of its own only once the job that handed it over is gone (BullMQ would drop the add as a duplicate id)", async () => {
     const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
     const { runtime } = stack;

@@ -13,7 +13,7 @@ describe('RetryBatches', () => {
   it('adds one job per group (attempts made, delay, sent), due after its delay, once its members are written', async () => {
     const stack = await t.start({}, { worker: false });
     const queue = stack.runtime.queues.slow;
-    const retries = new RetryBatches(new JobAdder(queue), (k) => `bparent~1.${k}`);
+    const retries = new RetryBatches(new JobAdder(queue), (k) => `bparent~1.${k}`, { keepFailed: true });
     const a = retries.join(1, 60_000, false);
     const b = retries.join(1, 60_000, false);
     const c = retries.join(1, 60_000, true);
@@ -35,7 +35,7 @@ describe('RetryBatches', () => {
   it("does not add a group one of whose members' record writes failed, and finish rejects (the parent runs again)", async () => {
     const stack = await t.start({}, { worker: false });
     const queue = stack.runtime.queues.slow;
-    const retries = new RetryBatches(new JobAdder(queue), (k) => `bfail~1.${k}`);
+    const retries = new RetryBatches(new JobAdder(queue), (k) => `bfail~1.${k}`, { keepFailed: true });
     const g = retries.join(1, 1000, false);
     retries.join(1, 1000, false);
     g.members.push({ postbackId: 'ok-1', policy, request: undefined });
@@ -43,5 +43,16 @@ describe('RetryBatches', () => {
     retries.written(g, false);
     await expect(retries.finish()).rejects.toThrow(/not added: a member's record write failed/);
     expect(await queue.getJob('bfail~1.0')).toBeUndefined();
+  });
+
+  it('fails finish when a group its timer closed earlier could not be added (the batch job must not complete)', async () => {
+    const stack = await t.start({}, { worker: false });
+    // BullMQ refuses an integer job id: a real add that fails.
+    const retries = new RetryBatches(new JobAdder(stack.runtime.queues.slow), () => '12345', { keepFailed: true });
+    const g = retries.join(1, 1000, false);
+    g.members.push({ postbackId: 'p1', policy, request: undefined });
+    retries.written(g, true);
+    await expect(retries.whenAdded(g)).rejects.toThrow(/integer/);
+    await expect(retries.finish()).rejects.toThrow(/integer/);
   });
 });
