@@ -252,7 +252,8 @@ describe('batch jobs: the first attempts of one produce call', () => {
       expect(t.receiver.requests.map((r) => r.url).sort()).toEqual(ids.map((_, i) => `/c?e=c-${i}`).sort());
       expect(await lone()).toEqual([]);
       // Three batch jobs in all: the first, its retry batch, and that one's: named after each other.
-      expect(batchDone(stack).map((l) => [l.batchId, l.attempt, l.retrying, l.delivered])).toEqual([
+      // A batch's line comes once it completes, a moment after its records.
+      await expect.poll(() => batchDone(stack).map((l) => [l.batchId, l.attempt, l.retrying, l.delivered]), { timeout: 5000 }).toEqual([
         [first!.id, undefined, 4, 0],
         [`${first!.id}~1.0`, 2, 4, 0],
         [`${first!.id}~1.0~1.0`, 3, 0, 4],
@@ -279,7 +280,10 @@ describe('batch jobs: the first attempts of one produce call', () => {
       const r = await stack.waitFinal(id!);
       expect(r.status).toBe('delivered');
       expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
-      expect(batchDone(stack)).toEqual([expect.objectContaining({ batchId: expect.stringMatching(/^r[0-9a-f]{12}~0\.0$/), attempt: 2, retrying: 1 }), expect.objectContaining({ attempt: 3, delivered: 1 })]);
+      // A batch's line comes once it completes, a moment after its records.
+      await expect
+        .poll(() => batchDone(stack), { timeout: 5000 })
+        .toEqual([expect.objectContaining({ batchId: expect.stringMatching(/^r[0-9a-f]{12}~0\.0$/), attempt: 2, retrying: 1 }), expect.objectContaining({ attempt: 3, delivered: 1 })]);
       expect(await runtime.queues.slow.getJob(id!)).toBeUndefined();
     } finally {
       await worker.close();
