@@ -113,18 +113,27 @@ describe('batch jobs: the first attempts of one produce call', () => {
           expect(r.next_attempt_ms! - Date.parse(r.attempts[0]!.started_at)).toBeLessThan(62_000);
         }
       }
-      // The batch is gone; each failed postback waits in its own job, 60 s as BullMQ stored it,
-      // with four attempts left of five.
-      await expect.poll(async () => (await jobsOf(stack)).filter((j) => j.name === BATCH_JOB_NAME).length, { timeout: 5000 }).toBe(0);
-      const own = await jobsOf(stack);
-      expect(own.map((j) => j.id).sort()).toEqual([...failing].sort());
-      for (const id of failing) {
-        const job = (await stack.runtime.queue.getJob(id)) ?? (await stack.runtime.queues.slow.getJob(id));
-        expect(job!.delay).toBeGreaterThan(58_000);
-        expect(job!.delay).toBeLessThanOrEqual(60_000);
-        expect(job!.opts.attempts).toBe(4);
-        expect((job!.data as DeliveryJobData).a0).toBe(1);
+      // The batch is gone; each failed postback waits for attempt 2, 60 s as BullMQ stored it:
+      // in a job of its own with four attempts left of five, or, if the failures degraded the
+      // endpoint meanwhile (a loaded machine may report them together), in a retry batch.
+      const first = `b${ids[0]!}`;
+      await expect.poll(async () => (await jobsOf(stack)).some((j) => j.id === first), { timeout: 5000 }).toBe(false);
+      const held = new Set<string>();
+      for (const j of await jobsOf(stack)) {
+        expect(j.delay).toBeGreaterThan(58_000);
+        expect(j.delay).toBeLessThanOrEqual(60_000);
+        if (j.name === BATCH_JOB_NAME) {
+          expect(j.id.startsWith(`${first}~`)).toBe(true);
+          expect((j.data as BatchJobData).a).toBe(1);
+          for (const [id] of (j.data as BatchJobData).i) held.add(id);
+        } else {
+          const job = (await stack.runtime.queue.getJob(j.id)) ?? (await stack.runtime.queues.slow.getJob(j.id));
+          expect(job!.opts.attempts).toBe(4);
+          expect((job!.data as DeliveryJobData).a0).toBe(1);
+          held.add(j.id);
+        }
       }
+      expect([...held].sort()).toEqual([...failing].sort());
       expect(t.receiver.requests).toHaveLength(30);
       // One info line for the batch; its postbacks' lines are at debug (the warm-up was a lone job).
       const batchLines = stack.logs.lines.filter((l) => l.includes('"batch done"'));
