@@ -159,7 +159,6 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
     const policy = await policies.resolve(data).catch(notNow);
     let startedMs = Date.now();
     let durationMs = 0;
-    let requested = false;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     if (outcome === undefined) {
       const release = limiter.tryAcquire(origin, mode);
@@ -182,16 +181,16 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
       );
       ({ startedMs, durationMs } = sent);
       outcome = sent.outcome;
-      requested = true;
       // A probe's answer should close (or keep open) the circuit for every worker now.
       if (probing) reporter.flush().catch((err: unknown) => deps.logger.warn({ err }, 'health flush failed'));
     }
 
-    // At an endpoint that is not healthy, the next attempt goes in a retry batch, not this
-    // job (ordered endpoints' postbacks keep theirs: they take turns one by one). Whether a
-    // request was ever sent is known here only for this attempt: a retry batch of lone jobs'
-    // postbacks sends a last chance at an open circuit even if an earlier one was sent.
-    const joinable = !data.ordered && board.laneOf(subject) === 'slow';
+    // An attempt an open circuit kept back hands the next to a retry batch, not this job
+    // (ordered endpoints' postbacks keep theirs: they take turns one by one); an attempt that
+    // was sent keeps BullMQ's retry, whose delays are the schedule's to the millisecond.
+    // Whether a request was sent before is not known here: such a retry batch sends a last
+    // chance at an open circuit even if an earlier attempt was sent.
+    const joinable = !data.ordered && outcome === CIRCUIT_OPEN;
     const joined: { group?: RetryGroup } = {};
     let final: boolean;
     let written = false;
@@ -200,7 +199,7 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
         deps,
         { postbackId, endpointId, subject, outcome, n, maxAttempts, scheduleS: schedule, startedMs, durationMs, masker: policy.masker },
         'info',
-        joinable ? (delayMs) => (joined.group = retries.join(n, delayMs, requested)).id : undefined,
+        joinable ? (delayMs) => (joined.group = retries.join(n, delayMs, false)).id : undefined,
       ));
       joined.group?.members.push({ postbackId, policy: policyOf(job.data), request });
       written = true;
