@@ -14,10 +14,9 @@ export interface RetryGroup {
   readonly id: string;
   /** Attempts each member has made (the one just recorded included). */
   readonly made: number;
-  readonly delayMs: number;
   readonly sentBefore: boolean;
-  /** When it was opened: its job is due `delayMs` after that, as its members' records say. */
-  readonly openedMs: number;
+  /** When its job is due: the latest of its members' next attempt times, so none goes early (each joins right after its record's time is taken). */
+  dueMs: number;
   readonly members: BatchMember[];
   /** Members whose record write is in flight: the job is added once they are done. */
   writing: number;
@@ -75,13 +74,14 @@ export class RetryBatches {
       const added = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
       // Seen by finish() or whenAdded(); a rejection before it is asked for must not count as unhandled.
       added.catch(() => undefined);
-      g = { id: this.idOf(this.opened++), made, delayMs, sentBefore, openedMs: Date.now(), members: [], writing: 0, failed: false, onWritten: undefined, timer: undefined, closed: false, added, settle };
+      g = { id: this.idOf(this.opened++), made, sentBefore, dueMs: 0, members: [], writing: 0, failed: false, onWritten: undefined, timer: undefined, closed: false, added, settle };
       const opened = g;
       this.open.set(key, g);
       this.pending.add(g);
       g.timer = setTimeout(() => this.close(key, opened), WINDOW_MS);
       g.timer.unref();
     }
+    g.dueMs = Math.max(g.dueMs, Date.now() + delayMs);
     g.writing++;
     return g;
   }
@@ -127,7 +127,7 @@ export class RetryBatches {
   }
 
   private add(g: RetryGroup): Promise<Job> {
-    const spec = batchJob(g.members, Math.max(0, g.openedMs + g.delayMs - Date.now()), 'slow', { jobId: g.id, attemptsBefore: g.made, sentBefore: g.sentBefore });
+    const spec = batchJob(g.members, Math.max(0, g.dueMs - Date.now()), 'slow', { jobId: g.id, attemptsBefore: g.made, sentBefore: g.sentBefore });
     return this.adder.add(spec.name, spec.data, spec.opts);
   }
 }

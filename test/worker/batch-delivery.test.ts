@@ -44,6 +44,24 @@ function batchDone(stack: Stack): { msg: string; batchId?: string; attempt?: num
   return stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
 }
 
+/** A recorded attempt as a worker writes it (a test crafting what a killed worker left). */
+function attemptRecord(n: number, error: string, statusCode = 0) {
+  return { n, started_at: new Date().toISOString(), duration_ms: statusCode > 0 ? 3 : 0, status_code: statusCode, error, phase: null, response_excerpt: '' };
+}
+
+const POLICY = { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] };
+
+/** Adds a slow-lane retry batch holding `ids` (their records hold the request), `attemptsBefore` made. */
+async function addRetryBatch(stack: Stack, jobId: string, ids: readonly string[], attemptsBefore: number, delayMs: number, sentBefore = false): Promise<void> {
+  const spec = batchJob(ids.map((postbackId) => ({ postbackId, policy: POLICY, request: undefined })), delayMs, 'slow', { jobId, attemptsBefore, sentBefore });
+  await stack.runtime.queues.slow.add(spec.name, spec.data, spec.opts);
+}
+
+/** Marks a postback's lone fast-lane job as taken over from a worker that died (started once, stalled once). */
+async function markStalled(stack: Stack, id: string): Promise<void> {
+  await stack.runtime.redis.hset(`${stack.runtime.queue.qualifiedName}:${id}`, 'stc', '1', 'ats', '1');
+}
+
 describe('batch jobs: the first attempts of one produce call', () => {
   const t = usePerTestStacks();
 
@@ -309,10 +327,9 @@ describe('batch jobs: the first attempts of one produce call', () => {
     // Its worker recorded attempt 1, named the retry batch (added) and died before completing.
     const now = Date.now();
     const retryId = 'rdeadbeef0001~0.0';
-    await new AttemptWriter(runtime.history).write(id!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' }, 'retrying', now, now + 60_000, retryId);
-    const next = batchJob([{ postbackId: id!, policy: { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] }, request: undefined }], 60_000, 'slow', { jobId: retryId, attemptsBefore: 1, sentBefore: false });
-    await runtime.queues.slow.add(next.name, next.data, next.opts);
-    await runtime.redis.hset(`${runtime.queue.qualifiedName}:${id!}`, 'stc', '1', 'ats', '1');
+    await new AttemptWriter(runtime.history).write(id!, attemptRecord(1, 'circuit_open'), 'retrying', now, now + 60_000, retryId);
+    await addRetryBatch(stack, retryId, [id!], 1, 60_000);
+    await markStalled(stack, id!);
     const worker = startWorker(runtime);
     try {
       await expect.poll(() => stack.logs.lines.some((l) => l.includes('stalled job already handed to a retry batch')), { timeout: 5000 }).toBe(true);
@@ -334,10 +351,9 @@ describe('batch jobs: the first attempts of one produce call', () => {
     // Attempt 1 recorded with no retry batch named: the field still names one from before, which starts at attempt 4.
     const staleId = 'rdeadbeef0003~0.0';
     await runtime.redis.hset(runtime.keys.record(id!), 'j', staleId);
-    await new AttemptWriter(runtime.history).write(id!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 3, status_code: 500, error: 'http_status', phase: null, response_excerpt: '' }, 'retrying', now, now);
-    const stale = batchJob([{ postbackId: id!, policy: { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] }, request: undefined }], 600_000, 'slow', { jobId: staleId, attemptsBefore: 3, sentBefore: true });
-    await runtime.queues.slow.add(stale.name, stale.data, stale.opts);
-    await runtime.redis.hset(`${runtime.queue.qualifiedName}:${id!}`, 'stc', '1', 'ats', '1');
+    await new AttemptWriter(runtime.history).write(id!, attemptRecord(1, 'http_status', 500), 'retrying', now, now);
+    await addRetryBatch(stack, staleId, [id!], 3, 600_000, true);
+    await markStalled(stack, id!);
     const worker = startWorker(runtime);
     try {
       const r = await stack.waitFinal(id!);
@@ -360,10 +376,9 @@ describe('batch jobs: the first attempts of one produce call', () => {
     // Attempt 1 recorded, handed to retry batch R (due now); the lone job that did so still exists.
     const now = Date.now();
     const retryId = 'rdeadbeef0002~0.0';
-    await new AttemptWriter(runtime.history).write(id!, { n: 1, started_at: new Date(now).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' }, 'retrying', now, now, retryId);
+    await new AttemptWriter(runtime.history).write(id!, attemptRecord(1, 'circuit_open'), 'retrying', now, now, retryId);
     await runtime.queue.add(JOB_NAME, { ...data, u: `${data.u}&holder=1` }, { jobId: id!, delay: 600_000 });
-    const spec = batchJob([{ postbackId: id!, policy: { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] }, request: undefined }], 0, 'slow', { jobId: retryId, attemptsBefore: 1, sentBefore: false });
-    await runtime.queues.slow.add(spec.name, spec.data, spec.opts);
+    await addRetryBatch(stack, retryId, [id!], 1, 0);
     const worker = startWorker(runtime);
     try {
       // R sends attempt 2 (500: the endpoint is healthy, so its retry is a job of its own) and waits for the id.
@@ -390,17 +405,13 @@ describe('batch jobs: the first attempts of one produce call', () => {
     // Attempt 1 failed for all four, which went on to retry batch P (attempt 2) ...
     const parent = `${firstBatch}~1.0`;
     const now = Date.now();
-    const failedAttempt = (n: number) => ({ n, started_at: new Date(now).toISOString(), duration_ms: 0, status_code: 0, error: 'circuit_open', phase: null, response_excerpt: '' });
     const writer = new AttemptWriter(runtime.history);
-    for (const id of ids) await writer.write(id, failedAttempt(1), 'retrying', now, now, parent);
-    const policy = { ep: 'ep', to: 2000, sch: [0, 60, 90, 120, 150] };
-    const spec = batchJob(ids.map((postbackId) => ({ postbackId, policy, request: undefined })), 0, 'slow', { jobId: parent, attemptsBefore: 1, sentBefore: false });
-    await runtime.queues.slow.add(spec.name, spec.data, spec.opts);
+    for (const id of ids) await writer.write(id, attemptRecord(1, 'circuit_open'), 'retrying', now, now, parent);
+    await addRetryBatch(stack, parent, ids, 1, 0);
     // ... whose worker recorded attempt 2 of two of them and died: one's next batch was added, the other's not.
-    await writer.write(missing!, failedAttempt(2), 'retrying', now, now + 60_000, `${parent}~1.0`);
-    await writer.write(held!, failedAttempt(2), 'retrying', now, now + 60_000, `${parent}~1.1`);
-    const next = batchJob([{ postbackId: held!, policy, request: undefined }], 60_000, 'slow', { jobId: `${parent}~1.1`, attemptsBefore: 2, sentBefore: false });
-    await runtime.queues.slow.add(next.name, next.data, next.opts);
+    await writer.write(missing!, attemptRecord(2, 'circuit_open'), 'retrying', now, now + 60_000, `${parent}~1.0`);
+    await writer.write(held!, attemptRecord(2, 'circuit_open'), 'retrying', now, now + 60_000, `${parent}~1.1`);
+    await addRetryBatch(stack, `${parent}~1.1`, [held!], 2, 60_000);
     // P as a killed worker leaves it: started once, its lock gone.
     await runtime.redis.hset(`${runtime.queues.slow.qualifiedName}:${parent}`, 'ats', '1');
     const worker = startWorker(runtime);
