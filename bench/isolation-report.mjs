@@ -4,7 +4,7 @@
 // then beside ISOLATION_OTHERS (16) dead ones, then beside 16 slow ones. Prints a table and
 // writes bench/isolation-results.json. Env: ISOLATION_SECONDS (20), ISOLATION_GRACE_SECONDS
 // (5), ISOLATION_DRAIN_SECONDS (30), ISOLATION_OTHERS (16), ISOLATION_RETRY_SCHEDULE
-// (0,1,1,1,1), ISOLATION_BATCHING (mixed|split), ISOLATION_RUNS (alone,dead,slow).
+// (0,1,1,1,1), ISOLATION_BATCHING (mixed|split), ISOLATION_RUNS (alone,dead,slow; healthy adds the control).
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { runScenario } from './lib.mjs';
@@ -16,6 +16,9 @@ export async function runIsolation() {
     { key: 'alone', name: 'healthy alone', env: { ISOLATION_KIND: 'none' } },
     { key: 'dead', name: `with ${others} dead`, env: { ISOLATION_KIND: 'dead' } },
     { key: 'slow', name: `with ${others} slow`, env: { ISOLATION_KIND: 'slow' } },
+    // A control, on request (ISOLATION_RUNS=alone,healthy,...): as many other publishers, all
+    // healthy, so that the cost of their traffic can be told apart from the cost of their being bad.
+    { key: 'healthy', name: `with ${others} healthy (control)`, env: { ISOLATION_KIND: 'healthy' } },
   ].filter((r) => wanted.includes(r.key));
 
   const started = Date.now();
@@ -89,7 +92,13 @@ export async function runIsolation() {
     const h = run.healthy;
     const o = run.others_figures;
     let outcome = '-';
-    if (o?.kind === 'dead') outcome = `final ${o.final}/${o.postbacks} (${f(o.final_pct, 1)}%), queued ${o.still_queued}, retrying ${o.still_retrying}`;
+    if (o?.kind === 'dead') {
+      const t = o.created_to_final_ms?.all;
+      const late = o.schedule_lateness_ms;
+      const lateText = late ? `; behind schedule p50 / max ${f(late.first_4_s.p50 / 1000, 1)} / ${f(late.first_4_s.max / 1000, 1)} s (created in the first 4 s), ${f(late.after.p50 / 1000, 1)} / ${f(late.after.max / 1000, 1)} s (later)` : '';
+      const when = t?.n ? `; final p50 / p99 / max ${f(t.p50 / 1000, 1)} / ${f(t.p99 / 1000, 1)} / ${f(t.max / 1000, 1)} s after creation (${f(o.on_schedule_ms / 1000, 1)} s if only the last attempt waits out its timeout)${lateText}` : '';
+      outcome = `final ${o.final}/${o.postbacks} (${f(o.final_pct, 1)}%), queued ${o.still_queued}, retrying ${o.still_retrying}${when}`;
+    }
     if (o?.kind === 'slow') outcome = `delivered ${o.delivered_by_grace} by grace (${f(o.delivered_per_s, 1)}/s), ${o.delivered_by_end} by end`;
     // Latencies exist only for postbacks that arrived: with some missing, p99 is a floor.
     const floor = h.arrived_by_end_pct !== null && h.arrived_by_end_pct < 100 ? '*' : '';

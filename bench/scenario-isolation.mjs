@@ -36,7 +36,7 @@ const TICK_MS = 50; // send cadence: a batch every 50 ms (10 healthy events per 
 const MAX_BATCH = 1000; // POST /v1/events limit
 // One mixed batch per tick (a network's events interleave publishers) or one per publisher.
 const BATCHING = env.ISOLATION_BATCHING === 'split' ? 'split' : 'mixed';
-if (!['none', 'dead', 'slow'].includes(KIND)) throw new Error(`ISOLATION_KIND must be none, dead or slow, got ${KIND}`);
+if (!['none', 'dead', 'slow', 'healthy'].includes(KIND)) throw new Error(`ISOLATION_KIND must be none, dead, slow or healthy, got ${KIND}`);
 
 // ---- processes: tracked so that every exit path kills them ----------------------------
 const children = new Set();
@@ -200,7 +200,7 @@ try {
   redis = await startRedis();
   const [healthyPort, ...otherPorts] = await freePorts(1 + OTHERS);
   const healthyRx = await receivers(['healthy', String(healthyPort)]);
-  const othersRx = OTHERS === 0 ? undefined : await receivers(KIND === 'slow' ? ['slow', String(SLOW_MS), ...otherPorts.map(String)] : ['dead', ...otherPorts.map(String)]);
+  const othersRx = OTHERS === 0 ? undefined : await receivers(KIND === 'slow' ? ['slow', String(SLOW_MS), ...otherPorts.map(String)] : [KIND, ...otherPorts.map(String)]);
   const d = await startDispatcher(redis.url, logFile);
   log(`dispatcher at ${d.base}, log ${logFile}`);
 
@@ -457,6 +457,10 @@ try {
             final_pct: pct(others.delivered + others.failed, tally.others.postbacks),
             still_queued: others.queued,
             still_retrying: others.retrying,
+            // On schedule: the schedule's steps plus the last attempt's timeout after creation.
+            on_schedule_ms: SCHEDULE.reduce((a, b) => a + b, 0) * 1000 + DEAD_TIMEOUT_MS,
+            created_to_final_ms: timeToFinal(history.othersFinal, sendStart),
+            schedule_lateness_ms: await scheduleLateness(d.base, history.othersFinal, sendStart),
             connections_received: othersEnd.connections,
           }
         : {}),
@@ -503,8 +507,14 @@ function pct(n, of) {
 }
 
 /** {endpoint_id: {queued, retrying, delivered, failed, attempts}} from GET /v1/postbacks, bounded. */
+/**
+ * Every postback's status per endpoint, and for the other publishers' final postbacks the
+ * time from creation to final (ms), by the second of the send they were created in.
+ */
 async function historyByEndpoint(base, expected) {
   const byEndpoint = {};
+  /** [created ms, created -> final ms, id] of the other publishers' final postbacks. */
+  const othersFinal = [];
   let rows = 0;
   let cursor;
   const maxPages = Math.ceil(expected / 1000) + 10;
@@ -517,12 +527,62 @@ async function historyByEndpoint(base, expected) {
       const s = (byEndpoint[it.endpoint_id] ??= { queued: 0, retrying: 0, delivered: 0, failed: 0, attempts: 0 });
       s[it.status] = (s[it.status] ?? 0) + 1;
       s.attempts += it.attempts ?? 0;
+      if (!it.endpoint_id.startsWith('healthy') && it.finished_at) {
+        const created = Date.parse(it.created_at);
+        othersFinal.push([created, Date.parse(it.finished_at) - created, it.id]);
+      }
       rows++;
     }
-    if (!next_cursor) return { byEndpoint, rows, complete: true };
+    if (!next_cursor) return { byEndpoint, othersFinal, rows, complete: true };
     cursor = next_cursor;
   }
-  return { byEndpoint, rows, complete: false };
+  return { byEndpoint, othersFinal, rows, complete: false };
+}
+
+/** Created -> final (ms) p50/p99/max, over all and by the second of the send each postback was created in. */
+function timeToFinal(rows, sendStart) {
+  const figures = (v) => {
+    v.sort((a, b) => a - b);
+    return { n: v.length, p50: percentile(v, 50), p99: percentile(v, 99), max: v.at(-1) ?? null };
+  };
+  const bySecond = [];
+  for (const [created, ms] of rows) (bySecond[Math.max(0, Math.floor((created - sendStart) / 1000))] ??= []).push(ms);
+  return { all: figures(rows.map(([, ms]) => ms)), by_second_of_send: [...bySecond].map((v) => figures(v ?? [])) };
+}
+
+/**
+ * How late the attempts of a sample of the others' final postbacks came against their
+ * schedule (a sample: one GET per postback): attempt 1 is due at creation + step 0, attempt
+ * k+1 at the end of attempt k + step k (a timed-out attempt takes its timeout; a
+ * circuit_open one no time). Per postback the sum of its attempts' lateness; the sample is
+ * spread over the send, and split into the first 4 s (circuits opening) and the rest.
+ */
+async function scheduleLateness(base, rows, sendStart, want = 400) {
+  const sorted = [...rows].sort((a, b) => a[0] - b[0]);
+  const step = Math.max(1, Math.floor(sorted.length / want));
+  const early = [];
+  const later = [];
+  for (let i = 0; i < sorted.length; i += step) {
+    const [created, , id] = sorted[i];
+    const r = await api(base, 'GET', `/v1/postbacks/${encodeURIComponent(id)}`);
+    if (r.status !== 200) continue;
+    const attempts = r.json().attempts ?? [];
+    let due = created + SCHEDULE[0] * 1000;
+    let late = 0;
+    attempts.forEach((a, k) => {
+      const started = Date.parse(a.started_at);
+      late += Math.max(0, started - due);
+      due = started + a.duration_ms + (SCHEDULE[k + 1] ?? 0) * 1000;
+    });
+    (created - sendStart < 4000 ? early : later).push(late);
+    // ISOLATION_LATENESS_DETAIL=1: each sampled early postback's attempts (start+duration:status since creation).
+    if (env.ISOLATION_LATENESS_DETAIL && created - sendStart < 4000) process.stderr.write(`lateness ${id} ${created - sendStart} ${late} ${attempts.map((a) => `${Date.parse(a.started_at) - created}+${a.duration_ms}:${a.status_code}${a.error ?? ''}`).join(' ')}\n`);
+  }
+  const figures = (v) => {
+    v.sort((a, b) => a - b);
+    return { n: v.length, p50: percentile(v, 50), p99: percentile(v, 99), max: v.at(-1) ?? null };
+  };
+  return { first_4_s: figures(early), after: figures(later) };
 }
 
 function sumStatuses(byEndpoint, pick) {
