@@ -122,11 +122,6 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
     const subject = subjectOf(endpointId, request.url);
     const origin = originOf(request.url);
     const state: HealthState = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
-    if (lane === 'slow' && governor !== undefined && !(await governor.pace())) {
-      // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    }
 
     if (data.ordered && made === 0) {
       // An ordered endpoint's first attempt waits while an earlier postback of its key is
@@ -161,6 +156,18 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
     let durationMs = 0;
     if (outcome === undefined && policy.signerMissing) outcome = SIGNER_MISSING;
     if (outcome === undefined) {
+      // Slow lane: a request takes the governor's pace, as a batch's item does: not before
+      // the origin has room (a parked job would only have held a token and the line), and not
+      // for the probe or a last chance (one per circuit; one per postback at most). An
+      // attempt an open circuit keeps back sends nothing and is not paced: it keeps its schedule.
+      if (lane === 'slow' && governor !== undefined && mode === 'adaptive' && limiter.admits(origin)) {
+        if (!(await governor.pace()) || board.stateOf(subject) === 'open') {
+          // Stopping, or the circuit opened while it waited: back to the delayed set, due
+          // now, for the next worker or the open circuit's rules (no attempt used).
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+      }
       const release = limiter.tryAcquire(origin, mode);
       if (release === undefined) {
         // Held below its ceiling, the origin is congested (or still unproven): the slow lane

@@ -16,7 +16,7 @@ import { createDeliveryWorker } from './delivery-worker.js';
 import type { Shard } from '../queue/shard.js';
 import { createLaneMover } from './lane-mover.js';
 import type { WorkerContext } from './worker-context.js';
-import { DEFAULT_GOVERNOR, LaneGovernor } from './lane-governor.js';
+import { DEFAULT_GOVERNOR, LaneGovernor, type GovernorOptions } from './lane-governor.js';
 import { LocalLoad, type FastLagObserver, type LoadSource } from './lane-load.js';
 import { OrphanReconciler } from './orphan-reconciler.js';
 
@@ -57,6 +57,8 @@ export interface WorkerOptions {
    * process, the slow lane's thread, leaves them to the first).
    */
   readonly upkeep?: boolean;
+  /** The slow lane's governor, tuned (DEFAULT_GOVERNOR by default): for tests and experiments. */
+  readonly governor?: Partial<GovernorOptions>;
 }
 
 /**
@@ -94,7 +96,7 @@ export function startWorker(runtime: WorkerContext, options: WorkerOptions = {})
   // lanes are here, else what the caller shares across threads.
   const local = (lanes.has('fast') && options.fastLag === undefined) || (lanes.has('slow') && options.load === undefined) ? new LocalLoad(DEFAULT_GOVERNOR.fastLagMs) : undefined;
   const fastLag = lanes.has('fast') ? (options.fastLag ?? local) : undefined;
-  const governor = lanes.has('slow') ? new LaneGovernor(DEFAULT_GOVERNOR, (options.load ?? local)!) : undefined;
+  const governor = lanes.has('slow') ? new LaneGovernor({ ...DEFAULT_GOVERNOR, ...options.governor }, (options.load ?? local)!) : undefined;
   const fastMax = config.perOriginConcurrency;
   const slowMax = config.slowLaneOriginMax;
   // Per lane, one limiter for every shard: per-origin limits hold per process, whatever the shard.

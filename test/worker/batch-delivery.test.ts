@@ -39,6 +39,22 @@ async function openCircuit(stack: Stack, endpointId: string): Promise<void> {
   await stack.runtime.health.refresh();
 }
 
+/**
+ * A lone slow-lane job (as a lane move or a parked postback is) of endpoint `shut`, whose
+ * circuit is open, its schedule compressed to three attempts 0.3 s apart; its URL path is `/{prefix}`.
+ */
+async function loneJobAtOpenCircuit(stack: Stack, base: string, prefix: string): Promise<string> {
+  const { runtime } = stack;
+  await runtime.registry.upsert([{ id: 'shut', url: `${base}/${prefix}?e={event_id}` }]);
+  await openCircuit(stack, 'shut');
+  const [id] = await produce(stack, prefix, 1, 'shut');
+  const lone = await runtime.queues.slow.getJob(id!);
+  expect(lone?.name).toBe(JOB_NAME);
+  await lone!.remove();
+  await runtime.queues.slow.add(JOB_NAME, { ...(lone!.data as DeliveryJobData), sch: [0, 0.3, 0.3] }, { jobId: id!, attempts: 3, backoff: { type: 'schedule' } });
+  return id!;
+}
+
 /** The worker's one line per batch job. */
 function batchDone(stack: Stack): { msg: string; batchId?: string; attempt?: number; retrying?: number; delivered?: number; moved?: number; postbacks?: number }[] {
   return stack.logs.lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'batch done');
@@ -293,25 +309,34 @@ describe('batch jobs: the first attempts of one produce call', () => {
   it('a lone job of an open circuit records circuit_open and hands its next attempt to a retry batch, then completes', async () => {
     const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
     const { runtime } = stack;
-    await runtime.registry.upsert([{ id: 'shut', url: `${t.receiver.base}/lone?e={event_id}` }]);
-    await openCircuit(stack, 'shut');
-    // A lone event makes a lone job (as a lane move or a parked postback would be).
-    const [id] = await produce(stack, 'lone', 1, 'shut');
-    const lone = await runtime.queues.slow.getJob(id!);
-    expect(lone?.name).toBe(JOB_NAME);
-    // Its schedule compressed: three attempts.
-    await lone!.remove();
-    await runtime.queues.slow.add(JOB_NAME, { ...(lone!.data as DeliveryJobData), sch: [0, 0.3, 0.3] }, { jobId: id!, attempts: 3, backoff: { type: 'schedule' } });
+    const id = await loneJobAtOpenCircuit(stack, t.receiver.base, 'lone');
     const worker = startWorker(runtime);
     try {
-      const r = await stack.waitFinal(id!);
+      const r = await stack.waitFinal(id);
       expect(r.status).toBe('delivered');
       expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
       // A batch's line comes once it completes, a moment after its records.
       await expect
         .poll(() => batchDone(stack), { timeout: 5000 })
         .toEqual([expect.objectContaining({ batchId: expect.stringMatching(/^r[0-9a-f]{12}~0\.0$/), attempt: 2, retrying: 1 }), expect.objectContaining({ attempt: 3, delivered: 1 })]);
-      expect(await runtime.queues.slow.getJob(id!)).toBeUndefined();
+      expect(await runtime.queues.slow.getJob(id)).toBeUndefined();
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it("a lone job of an open circuit keeps its schedule while the governor holds every paced start back: circuit_open and the last chance take no pace", async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    const id = await loneJobAtOpenCircuit(stack, t.receiver.base, 'unpaced');
+    // A governor whose pace lets one start through every 1,000 s: anything paced waits.
+    const stalled = { initialRate: 0.001, minRate: 0.001, maxRate: 0.001 };
+    const worker = startWorker(runtime, { governor: stalled });
+    try {
+      const r = await stack.waitFinal(id);
+      expect(r.status).toBe('delivered');
+      expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
+      expect(t.receiver.requests.filter((q) => q.url.startsWith('/unpaced'))).toHaveLength(1);
     } finally {
       await worker.close();
     }
