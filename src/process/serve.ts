@@ -1,9 +1,11 @@
+import type { JobType } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import type { MetricsServer } from '../metrics/metrics-server.js';
 import { startWorkerMetrics } from '../process/worker-metrics.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import { DEFAULT_GOVERNOR } from '../worker/lane-governor.js';
 import { SharedLoadWriter, createLoadBuffer } from '../worker/lane-load.js';
 import { consumedShards, startWorker, type WorkerService } from '../worker/worker-service.js';
@@ -62,11 +64,16 @@ export async function serve(config: Config, logger: Logger, roles: { api: boolea
     const load = createLoadBuffer();
     loadWriter = new SharedLoadWriter(load, DEFAULT_GOVERNOR.fastLagMs, DEFAULT_GOVERNOR.tickMs);
     worker = startWorker(runtime, { lanes: ['fast'], fastLag: loadWriter });
-    const slowQueues = consumedShards(runtime).map((shard) => shard.queues.slow);
-    // Active jobs count too: those of a worker that died come back only through the stalled check of a worker on that queue.
-    const hasWork = async (): Promise<boolean> =>
-      (await Promise.all(slowQueues.map((q) => q.getJobCountByTypes('active', 'waiting', 'delayed', 'prioritized', 'paused')))).some((n) => n > 0);
-    slowLane = SlowLaneThread.start({ config, topology: runtime.redisTopology, load, logger, metrics: runtime.metrics, hasWork });
+    const shards = consumedShards(runtime);
+    const anyJobs = async (queues: readonly DeliveryQueue[], ...states: JobType[]): Promise<boolean> =>
+      (await Promise.all(queues.map((q) => q.getJobCountByTypes(...states)))).some((n) => n > 0);
+    // The slow lane has jobs (active ones count: those of a worker that died come back only
+    // through the stalled check of a worker on that queue), or the fast lane has nothing to
+    // do now (delayed jobs are not work yet).
+    const shouldStart = async (): Promise<boolean> =>
+      (await anyJobs(shards.map((s) => s.queues.slow), 'active', 'waiting', 'delayed', 'prioritized', 'paused')) ||
+      !(await anyJobs(shards.map((s) => s.queues.fast), 'active', 'waiting', 'prioritized'));
+    slowLane = SlowLaneThread.start({ config, topology: runtime.redisTopology, load, logger, metrics: runtime.metrics, shouldStart });
   } else if (roles.worker) {
     worker = startWorker(runtime);
   }

@@ -33,11 +33,11 @@ export interface SlowLaneThreadOptions {
   readonly logger: Logger;
   /** The main thread's metrics: /metrics adds the thread's counters to them. */
   readonly metrics: Metrics;
-  /** Whether the slow lane has jobs (waiting, delayed or in progress): the thread starts once it has. */
-  readonly hasWork: () => Promise<boolean>;
+  /** Whether to start the thread now: the slow lane has jobs, or the fast lane has nothing to do (asked every 250 ms until it starts). */
+  readonly shouldStart: () => Promise<boolean>;
 }
 
-/** How often, until the thread starts, the slow lane is looked at for jobs. */
+/** How often, until the thread starts, whether to start it is asked. */
 const WORK_CHECK_MS = 250;
 
 /**
@@ -45,10 +45,12 @@ const WORK_CHECK_MS = 250;
  * heap and garbage collection are apart from the API's and the fast lane's, and it runs at a
  * lower OS priority. It builds its own runtime (Redis connections, registry, health view)
  * and runs a worker service with the slow lane only; the main thread keeps the upkeep
- * (orphan scan, index trim). The thread starts once the slow lane first has a job (looked
- * at every 250 ms): a deployment whose endpoints are all healthy never pays for a second
- * runtime, and a worker process starts as fast as before. Its jobs wait in the slow lane's
- * queue meanwhile, as they would for a worker process still starting. A thread
+ * (orphan scan, index trim). The thread starts once the slow lane has a job or the fast
+ * lane has nothing to do (asked every 250 ms): its start (modules, compiling, Redis,
+ * registry) then costs nobody and is over before endpoints go bad, rather than landing on
+ * top of their first failures; a worker started into a backlog of healthy work drains it
+ * first. Slow-lane jobs wait in their queue meanwhile, as they would for a worker process
+ * still starting. A thread
  * that stops (or cannot start) is started again after a second, then later while it keeps
  * failing; its jobs come back through BullMQ's stalled check, as a dead process's do.
  */
@@ -70,7 +72,7 @@ export class SlowLaneThread {
     this.options = options;
   }
 
-  /** Starts the thread once the slow lane has work; /metrics of `options.metrics` adds its counters from then on. */
+  /** Starts the thread once `options.shouldStart` says so; /metrics of `options.metrics` adds its counters from then on. */
   static start(options: SlowLaneThreadOptions): SlowLaneThread {
     const thread = new SlowLaneThread(options);
     thread.startWhenNeeded();
@@ -82,10 +84,10 @@ export class SlowLaneThread {
     const look = (): void => {
       this.workTimer = undefined;
       if (this.closing !== undefined) return;
-      this.options.hasWork().then(
-        (work) => {
+      this.options.shouldStart().then(
+        (now) => {
           if (this.closing !== undefined) return;
-          if (work) this.spawn();
+          if (now) this.spawn();
           else this.workTimer = setTimeout(look, WORK_CHECK_MS);
         },
         // Redis away: look again later (the main thread's workers wait for it the same way).
@@ -97,7 +99,7 @@ export class SlowLaneThread {
     look();
   }
 
-  /** The running thread's id (undefined until the slow lane first has work; a new one once it is started again), for logs and tests. */
+  /** The running thread's id (undefined until it first starts; a new one once it is started again), for logs and tests. */
   get threadId(): number | undefined {
     return this.worker?.threadId;
   }

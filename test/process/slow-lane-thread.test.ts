@@ -1,6 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { serve, type Served } from '../../src/process/serve.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { Receiver, respond } from '../helpers/receiver.js';
 import { LogCapture, testConfig } from '../helpers/stack.js';
 import { waitForValue, waitUntil } from '../helpers/wait-until.js';
@@ -67,13 +69,12 @@ describe("the slow lane's thread", () => {
   it("delivers a degraded endpoint's postbacks from its own thread, and /metrics counts them with the main thread's", async () => {
     const served = await start({ SLOW_ENDPOINT_MS: '100' });
     expect(served.slowLane).toBeDefined();
-    expect(served.slowLane!.threadId).toBeUndefined(); // no slow-lane work yet: no thread
     expect(served.worker?.workers.fast).toBeDefined();
     expect(served.worker?.workers.slow).toBeUndefined(); // the main thread runs the fast lane only
     const slow = await degradedEndpoint(served, 'lagging', 300);
     const ids = await sendEvents(served, 'lagging', 'lag', 12);
     await waitDelivered(served, ids, 20_000);
-    expect(served.slowLane!.threadId).toBeTypeOf('number'); // started once the slow lane had jobs
+    expect(served.slowLane!.threadId).toBeTypeOf('number');
     expect(new Set(slow.requests.map((r) => r.url)).size).toBe(15);
 
     // Only the slow lane's thread sent the 12: the main thread's own counters lack them, /metrics has them all.
@@ -82,6 +83,37 @@ describe("the slow lane's thread", () => {
     expect(ownDelivered).toBeLessThan(15);
     const text = await (await fetch(`${served.address}/metrics`)).text();
     expect(text).toMatch(/postback_endpoint_attempts_total\{endpoint_id="lagging",outcome="delivered"\} 15\b/);
+  });
+
+  it('starts while the fast lane has nothing to do: at once in an idle process; in one started into healthy work, once that is done', async () => {
+    const idle = await start({});
+    await waitUntil(() => idle.slowLane!.threadId !== undefined, 10_000, 'thread started in an idle process');
+    expect(await idle.runtime.queues.slow.getJobCountByTypes('active', 'waiting', 'delayed')).toBe(0);
+
+    // A postback enqueued before the worker starts, which its publisher holds unanswered.
+    const held: ServerResponse[] = [];
+    const publisher = new Receiver();
+    publisher.responder = (_req, _i, res) => void held.push(res);
+    await publisher.start();
+    receivers.push(publisher);
+    const config = testConfig({ LOG_LEVEL: 'warn', REQUEST_TIMEOUT_MS: '5000', WORKER_LOCK_MS: '8000' });
+    const producer = await Runtime.create(config, createLogger('warn', new LogCapture()));
+    try {
+      await producer.registry.upsert([{ id: 'busy', url: `${publisher.base}/pb?e={event_id}` }]);
+      await producer.producer.produce([{ id: 'busy-0', type: 'conversion', endpoint_id: 'busy' }], {});
+    } finally {
+      await producer.close();
+    }
+    const busy = await serve(config, createLogger('warn', new LogCapture()), { api: true, worker: true });
+    started.push(busy);
+    await publisher.waitFor(1);
+    // In flight on the fast lane: the thread is not started meanwhile (asked every 250 ms;
+    // nothing to wait for but time to prove it, well inside the request's 5 s timeout).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(busy.slowLane!.threadId).toBeUndefined();
+    expect(await busy.runtime.queues.slow.getJobCountByTypes('active', 'waiting', 'delayed')).toBe(0);
+    held[0]!.end('OK');
+    await waitUntil(() => busy.slowLane!.threadId !== undefined, 10_000, 'thread started once the fast lane was done');
   });
 
   it('is started again when it dies mid-delivery, every postback it held is delivered, and /metrics keeps what it counted', async () => {
