@@ -1,3 +1,4 @@
+import { jobKeys } from '../redis/job-keys.js';
 import { parentBatchId } from './batch-link.js';
 import type { HistoryContext } from './history-context.js';
 import { F } from './postback-record.js';
@@ -50,10 +51,9 @@ export async function findOrphans(
     ids.push(id);
     next = score === next.score ? { score, offset: next.offset + 1 } : { score, offset: 1 };
   }
-  const jobKeys = (...jobIds: string[]): string[] => jobIds.flatMap((j) => jobKeyPrefixes.map((p) => `${p}:${j}`));
   const pipe = ctx.redis.pipeline();
   for (const id of ids) {
-    pipe.exists(...jobKeys(id));
+    pipe.exists(...jobKeys(jobKeyPrefixes, id));
     pipe.hmget(ctx.keys.record(id), F.status, F.batch);
   }
   const replies = (await pipe.exec()) ?? [];
@@ -71,7 +71,7 @@ export async function findOrphans(
     for (const { id, batch } of batched) {
       // A retry batch is added after its items' records name it, by the batch job it came from.
       const parent = parentBatchId(batch);
-      again.exists(...(parent === undefined ? jobKeys(id, batch) : jobKeys(id, batch, parent)));
+      again.exists(...jobKeys(jobKeyPrefixes, id, batch, ...(parent === undefined ? [] : [parent])));
       again.hmget(ctx.keys.record(id), F.status, F.batch);
     }
     const more = (await again.exec()) ?? [];

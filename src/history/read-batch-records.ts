@@ -1,4 +1,5 @@
 import type { RenderedRequest } from '../endpoints/rendered-request.js';
+import { jobKeys } from '../redis/job-keys.js';
 import type { HistoryContext } from './history-context.js';
 import { F, decodeStaticRequest, type PostbackStatus } from './postback-record.js';
 
@@ -32,7 +33,7 @@ export async function readBatchRecords(
     const key = ctx.keys.record(postbackId);
     // Job first, status second (as in find-orphans): a job of its own that finished in
     // between has already written its final status, so it is never taken for undone work.
-    if (jobKeyPrefixes !== undefined) pipe.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`));
+    if (jobKeyPrefixes !== undefined) pipe.exists(...jobKeys(jobKeyPrefixes, postbackId));
     if (needRequest) pipe.hmget(key, F.status, F.count, F.next, F.batch, F.static);
     else pipe.hmget(key, F.status, F.count, F.next, F.batch);
   }

@@ -7,6 +7,11 @@ import type { QueueJobData } from './job-data.js';
 
 export type DeliveryQueue = Queue<QueueJobData>;
 
+/** The key prefixes of both lanes' jobs (for `jobKeys`: whether either lane holds a job id). */
+export function laneJobPrefixes(queues: Readonly<Record<Lane, DeliveryQueue>>): string[] {
+  return [queues.fast.qualifiedName, queues.slow.qualifiedName];
+}
+
 /** The BullMQ queue name of a lane. */
 export function queueNameOf(lane: Lane): string {
   return lane === 'fast' ? RedisKeys.QUEUE_NAME : RedisKeys.SLOW_QUEUE_NAME;

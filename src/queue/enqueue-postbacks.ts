@@ -6,7 +6,8 @@ import { subjectOf, type Lane } from '../health/health-state.js';
 import { createRecords, deleteRecords, type NewRecord } from '../history/create-records.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { guardRedis } from '../redis/guard-redis.js';
-import type { DeliveryQueue } from './delivery-queue.js';
+import { jobKeys } from '../redis/job-keys.js';
+import { laneJobPrefixes, type DeliveryQueue } from './delivery-queue.js';
 import { batchJob, deliveryJob, jobPolicy, type BatchMember, type DeliveryJobSpec, type JobDefaults } from './delivery-job.js';
 import type { PolicyData } from './job-data.js';
 import type { Shard } from './shard.js';
@@ -187,11 +188,8 @@ async function addAll(queue: DeliveryQueue, jobs: readonly DeliveryJobSpec[]): P
 /** The postbacks, of `records`, whose job (their own, or their batch's) exists in either lane. */
 async function existingJobs(ctx: EnqueueContext, records: readonly NewRecord[]): Promise<Set<string>> {
   const pipe = ctx.redis.pipeline();
-  const { fast, slow } = ctx.queues;
-  for (const r of records) {
-    const jobId = r.batchJobId ?? r.id;
-    pipe.exists(`${fast.qualifiedName}:${jobId}`, `${slow.qualifiedName}:${jobId}`);
-  }
+  const prefixes = laneJobPrefixes(ctx.queues);
+  for (const r of records) pipe.exists(...jobKeys(prefixes, r.batchJobId ?? r.id));
   const res = (await pipe.exec()) ?? [];
   return new Set(records.filter((_, i) => Number(res[i]?.[1] ?? 0) > 0).map((r) => r.id));
 }

@@ -7,8 +7,10 @@ import { readBatchRecords, type PendingRecord } from '../history/read-batch-reco
 import { takeTurns, type ChainWait } from '../history/take-turns.js';
 import { retryBatchId } from '../history/batch-link.js';
 import { deliveryJobOptions } from '../queue/delivery-job.js';
+import { laneJobPrefixes } from '../queue/delivery-queue.js';
 import { JobDataError } from '../queue/errors.js';
 import { JOB_NAME, decodeBatch, itemJobData, type BatchItem, type DecodedBatch, type DecodedPolicy, type QueueJobData } from '../queue/job-data.js';
+import { jobKeys } from '../redis/job-keys.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import type { AcquireMode } from './adaptive-limiter.js';
 import { CIRCUIT_OPEN, DISABLED, SIGNER_MISSING } from './attempt-outcome.js';
@@ -83,7 +85,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
   const policies = new JobPolicies(deps.registry);
   const { limiter, board, reporter, queues, governor } = deps;
   const slowLane = deps.lane === 'slow';
-  const jobKeyPrefixes = [queues.fast.qualifiedName, queues.slow.qualifiedName];
+  const jobKeyPrefixes = laneJobPrefixes(queues);
 
   const adders = { fast: new JobAdder(queues.fast), slow: new JobAdder(queues.slow) };
   /**
@@ -108,7 +110,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
   };
 
   /** Whether a job of the postback's own exists in either lane. */
-  const hasOwnJob = async (postbackId: string): Promise<boolean> => (await deps.redis.exists(...jobKeyPrefixes.map((p) => `${p}:${postbackId}`))) > 0;
+  const hasOwnJob = async (postbackId: string): Promise<boolean> => (await deps.redis.exists(...jobKeys(jobKeyPrefixes, postbackId))) > 0;
 
   /** An ordered item whose key's turn is an earlier postback's: a job of its own, waiting (no attempt used). */
   const waitForTurn = async (item: BatchItem, request: RenderedRequest, wait: ChainWait): Promise<ItemResult> => {
@@ -216,7 +218,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
    */
   const hasNextJob = async (postbackId: string, batch: string | undefined, thisJob: string): Promise<boolean> => {
     const ids = batch !== undefined && batch !== thisJob ? [postbackId, batch] : [postbackId];
-    return (await deps.redis.exists(...ids.flatMap((id) => jobKeyPrefixes.map((p) => `${p}:${id}`)))) > 0;
+    return (await deps.redis.exists(...jobKeys(jobKeyPrefixes, ...ids))) > 0;
   };
 
   /** An item run before (this batch again): leave it, or make sure its next job exists. */

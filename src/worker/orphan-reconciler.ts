@@ -12,8 +12,9 @@ import { markFailedIfPending } from '../history/mark-failed.js';
 import type { PostbackRecord } from '../history/postback-record.js';
 import { indexScore } from '../history/query-postbacks.js';
 import type { Logger } from '../logging/logger.js';
-import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import { laneJobPrefixes, type DeliveryQueue } from '../queue/delivery-queue.js';
 import { deliveryJob } from '../queue/delivery-job.js';
+import { jobKeys } from '../redis/job-keys.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import { OrphanScanState } from './orphan-scan-state.js';
 
@@ -110,7 +111,7 @@ export class OrphanReconciler {
   constructor(deps: OrphanReconcilerDeps, options: OrphanReconcilerOptions = {}) {
     this.deps = deps;
     this.state = new OrphanScanState(deps.history.redis, deps.history.keys);
-    this.jobKeyPrefixes = Object.values(deps.queues).map((q) => q.qualifiedName);
+    this.jobKeyPrefixes = laneJobPrefixes(deps.queues);
     this.graceMs = options.graceMs ?? ORPHAN_GRACE_MS;
     this.lookbackMs = options.lookbackMs ?? ORPHAN_LOOKBACK_MS;
     this.intervalMs = options.intervalMs ?? ORPHAN_INTERVAL_MS;
@@ -193,7 +194,7 @@ export class OrphanReconciler {
     for (const id of postbackIds) {
       const next = await redis.hget(this.deps.history.keys.record(id), F.batch);
       const jobIds = next !== null && next !== '' && next !== batchId ? [id, next] : [id];
-      const held = await redis.exists(...jobIds.flatMap((j) => this.jobKeyPrefixes.map((p) => `${p}:${j}`)));
+      const held = await redis.exists(...jobKeys(this.jobKeyPrefixes, ...jobIds));
       if (held === 0 && (await this.settle(id)) === 'requeued') requeued++;
     }
     return requeued;

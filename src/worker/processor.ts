@@ -5,12 +5,14 @@ import { subjectOf, type HealthState } from '../health/health-state.js';
 import { originOf } from '../health/origin.js';
 import type { HistoryContext } from '../history/history-context.js';
 import { markFailedIfPending } from '../history/mark-failed.js';
+import { laneJobPrefixes } from '../queue/delivery-queue.js';
 import { JobDataError } from '../queue/errors.js';
 import { BATCH_JOB_NAME, batchPostbackIds, decodeJob, policyDataOf, type BatchJobData, type DeliveryJob, type DeliveryJobData, type PolicyData, type QueueJobData } from '../queue/job-data.js';
 import { parentBatchId, retryBatchId } from '../history/batch-link.js';
 import { readBatchRecords, type PendingRecord } from '../history/read-batch-records.js';
 import { getRecord } from '../history/get-record.js';
 import { takeTurns } from '../history/take-turns.js';
+import { jobKeys } from '../redis/job-keys.js';
 import { isRedisUnavailable } from '../redis/redis-unavailable.js';
 import type { AcquireMode } from './adaptive-limiter.js';
 import { AttemptFailedError } from './attempt-errors.js';
@@ -255,8 +257,7 @@ async function retryBatchHolding(deps: ProcessorDeps, postbackId: string, rec: P
     const data = held.data as Partial<BatchJobData>;
     return (data.a ?? 0) === rec.count && batchPostbackIds(data).includes(postbackId) ? 'holds' : 'none';
   }
-  const parentKeys = [deps.queues.fast.qualifiedName, deps.queues.slow.qualifiedName].map((p) => `${p}:${parent}`);
-  return (await deps.redis.exists(...parentKeys)) > 0 ? 'being added' : 'none';
+  return (await deps.redis.exists(...jobKeys(laneJobPrefixes(deps.queues), parent))) > 0 ? 'being added' : 'none';
 }
 
 /** How soon a job that met Redis away before its attempt is tried again. */
