@@ -38,14 +38,17 @@ export const DEFAULT_GOVERNOR: GovernorOptions = {
 };
 
 /**
- * Gives the fast lane first claim on this process's CPU. Every slow-lane job start takes a
- * token from a bucket whose rate adapts (AIMD, every tick): halved when fast-lane jobs start
- * late, the event loop lags, or, while the fast lane is in use, the loop is busier than
- * `maxUtilization` (lateness and lag are seen only once the damage is done; utilisation is
- * seen before); raised otherwise. A dead endpoint's retries and
- * circuit_open attempts cost CPU and Redis like any job; under load they wait for the
- * healthy endpoints instead of the other way round. The rate rises slowly (5% + minRate a
- * tick) and falls fast (halved), because slow-lane work started now is felt a tick later. Requests in flight take no tokens.
+ * Gives the fast lane first claim on this process's CPU. Every slow-lane request (a lone
+ * job's or a batch item's, in the adaptive mode) takes a token from a bucket whose rate
+ * adapts (AIMD, every tick): halved when fast-lane jobs start late, the event loop lags, or,
+ * while the fast lane is in use, the loop is busier than `maxUtilization` (lateness and lag
+ * are seen only once the damage is done; utilisation is seen before); raised otherwise. A
+ * slow or dead endpoint's requests and what follows them cost CPU and Redis; under load
+ * they wait for the healthy endpoints instead of the other way round. What sends nothing
+ * (an open circuit's circuit_open attempts, carried by retry batches, a job per group)
+ * takes no token, nor do the probe and last chances: they keep their schedule. The rate
+ * rises slowly (5% + minRate a tick) and falls fast (halved), because slow-lane work
+ * started now is felt a tick later. Requests in flight take no tokens.
  */
 export class LaneGovernor {
   private readonly options: GovernorOptions;
@@ -70,6 +73,11 @@ export class LaneGovernor {
     this.tokens = options.initialRate * (options.tickMs / 1000);
     this.timer = setInterval(() => this.tick(), options.tickMs);
     this.timer.unref();
+  }
+
+  /** Whether it was closed: the process is stopping, and slow-lane jobs not yet started go back to the queue. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Starts per second allowed now (for metrics and tests). */

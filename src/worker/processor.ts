@@ -124,6 +124,11 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
     const subject = subjectOf(endpointId, request.url);
     const origin = originOf(request.url);
     const state: HealthState = deps.registry.find(endpointId)?.enabled === false ? 'disabled' : board.stateOf(subject);
+    if (lane === 'slow' && governor?.isClosed === true) {
+      // Stopping: back to the delayed set, due now, for the next worker (no attempt used).
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
 
     if (data.ordered && made === 0) {
       // An ordered endpoint's first attempt waits while an earlier postback of its key is
@@ -229,8 +234,9 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
       if (added) return;
     }
     // Requests started together end together (a dead origin's timeouts): pace what follows
-    // the record too (BullMQ's completion). When stopping it resolves false at once.
-    if (lane === 'slow' && durationMs > 0) await governor?.pace();
+    // the record too (BullMQ's completion), as for the request itself (not after the probe or
+    // a last chance). When stopping it resolves false at once.
+    if (lane === 'slow' && mode === 'adaptive' && durationMs > 0) await governor?.pace();
     if (outcome.ok) return;
     if (final) throw new UnrecoverableError(`final: ${outcome.errorClass ?? 'failed'}`);
     throw new AttemptFailedError(outcome.errorClass ?? 'other', outcome.statusCode, outcome.retryAfterMs);

@@ -41,9 +41,9 @@ async function openCircuit(stack: Stack, endpointId: string): Promise<void> {
 
 /**
  * A lone slow-lane job (as a lane move or a parked postback is) of endpoint `shut`, whose
- * circuit is open, its schedule compressed to three attempts 0.3 s apart; its URL path is `/{prefix}`.
+ * circuit is open, its schedule compressed (by default three attempts 0.3 s apart); its URL path is `/{prefix}`.
  */
-async function loneJobAtOpenCircuit(stack: Stack, base: string, prefix: string): Promise<string> {
+async function loneJobAtOpenCircuit(stack: Stack, base: string, prefix: string, schedule: readonly number[] = [0, 0.3, 0.3]): Promise<string> {
   const { runtime } = stack;
   await runtime.registry.upsert([{ id: 'shut', url: `${base}/${prefix}?e={event_id}` }]);
   await openCircuit(stack, 'shut');
@@ -51,7 +51,7 @@ async function loneJobAtOpenCircuit(stack: Stack, base: string, prefix: string):
   const lone = await runtime.queues.slow.getJob(id!);
   expect(lone?.name).toBe(JOB_NAME);
   await lone!.remove();
-  await runtime.queues.slow.add(JOB_NAME, { ...(lone!.data as DeliveryJobData), sch: [0, 0.3, 0.3] }, { jobId: id!, attempts: 3, backoff: { type: 'schedule' } });
+  await runtime.queues.slow.add(JOB_NAME, { ...(lone!.data as DeliveryJobData), sch: [...schedule] }, { jobId: id!, attempts: schedule.length, backoff: { type: 'schedule' } });
   return id!;
 }
 
@@ -325,7 +325,7 @@ describe('batch jobs: the first attempts of one produce call', () => {
     }
   });
 
-  it("a lone job of an open circuit keeps its schedule while the governor holds every paced start back: circuit_open and the last chance take no pace", async () => {
+  it('a lone job of an open circuit records circuit_open on schedule while the governor holds every paced start back (its later attempts go in a retry batch)', async () => {
     const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
     const { runtime } = stack;
     const id = await loneJobAtOpenCircuit(stack, t.receiver.base, 'unpaced');
@@ -337,6 +337,22 @@ describe('batch jobs: the first attempts of one produce call', () => {
       expect(r.status).toBe('delivered');
       expect(r.attempts.map((a) => a.error)).toEqual(['circuit_open', 'circuit_open', null]);
       expect(t.receiver.requests.filter((q) => q.url.startsWith('/unpaced'))).toHaveLength(1);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a lone job whose only attempt is its last chance at an open circuit sends it and completes while the governor holds every paced start back', async () => {
+    const stack = await t.start({ BATCH_SIZE: '10' }, { worker: false });
+    const { runtime } = stack;
+    const id = await loneJobAtOpenCircuit(stack, t.receiver.base, 'lastchance', [0]);
+    const worker = startWorker(runtime, { governor: { initialRate: 0.001, minRate: 0.001, maxRate: 0.001 } });
+    try {
+      const r = await stack.waitFinal(id);
+      expect(r.status).toBe('delivered');
+      expect(r.attempts.map((a) => a.error)).toEqual([null]);
+      // Neither the request nor what follows its record waits for the pace: the job completes.
+      await expect.poll(async () => runtime.queues.slow.getJob(id), { timeout: 5000 }).toBeUndefined();
     } finally {
       await worker.close();
     }
