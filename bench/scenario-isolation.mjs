@@ -215,8 +215,8 @@ try {
   ];
   otherPorts.forEach((port, k) =>
     endpoints.push({
-      id: `${KIND}-${k}`,
-      publisher_id: `pub-${KIND}-${k}`,
+      id: `other-${KIND}-${k}`,
+      publisher_id: `pub-other-${KIND}-${k}`,
       url: url(port),
       retry_schedule: SCHEDULE,
       ...(KIND === 'dead' ? { timeout_ms: DEAD_TIMEOUT_MS } : {}),
@@ -280,7 +280,7 @@ try {
     return { seconds: (Date.now() - start) / 1000, unsent: publishers.reduce((a, p) => a + p.total - p.next, 0) };
   }
   const healthyPublisher = { endpoint: 'healthy', rate: HEALTHY_RATE };
-  const otherPublishers = otherPorts.map((_, k) => ({ endpoint: `${KIND}-${k}`, rate: OTHER_RATE, prefix: `o${k}-` }));
+  const otherPublishers = otherPorts.map((_, k) => ({ endpoint: `other-${KIND}-${k}`, rate: OTHER_RATE, prefix: `o${k}-` }));
 
   // Warm-up (start-up, JIT, sockets), healthy only, the same in every run; not measured.
   await paced([{ ...healthyPublisher, endpoint: 'healthy-warm', prefix: 'w-' }], WARM_S, () => 'warm');
@@ -559,7 +559,7 @@ function timeToFinal(rows, sendStart) {
  */
 async function scheduleLateness(base, rows, sendStart, want = 400) {
   const sorted = [...rows].sort((a, b) => a[0] - b[0]);
-  const step = Math.max(1, Math.floor(sorted.length / want));
+  const step = Math.max(1, Math.ceil(sorted.length / want));
   const early = [];
   const later = [];
   for (let i = 0; i < sorted.length; i += step) {
