@@ -23,6 +23,7 @@ import { recordOutcome } from './record-outcome.js';
 import { recordWithRetry } from './record-with-retry.js';
 import { RetryBatches, type RetryGroup } from './retry-batches.js';
 import { sendAttempt } from './send-attempt.js';
+import { slowLaneTurn } from './slow-lane-turn.js';
 
 /** How long an origin may go without answering (or a waiting line without moving) before a batch's items go to the slow lane instead. */
 const SLOT_STALL_MS = 1000;
@@ -166,7 +167,7 @@ export function createBatchProcessor(deps: ProcessorDeps, gate: OpenCircuitGate)
         ? await limiter.acquire(origin, SLOT_STALL_MS)
         : mode !== 'adaptive'
           ? limiter.tryAcquire(origin, mode)
-          : limiter.admits(origin) && (governor === undefined || (await governor.pace())) && board.stateOf(subject) !== 'open'
+          : (await slowLaneTurn(governor, limiter, board, origin, subject)) === 'ready'
             ? limiter.tryAcquire(origin, mode)
             : undefined;
       if (release === undefined) {

@@ -24,6 +24,7 @@ import { OpenCircuitGate } from './open-circuit-gate.js';
 import type { ProcessorDeps } from './processor-deps.js';
 import { recordOutcome } from './record-outcome.js';
 import { sendAttempt } from './send-attempt.js';
+import { slowLaneTurn } from './slow-lane-turn.js';
 import { JobPolicies } from './job-policy.js';
 import { recheckTurn, turnWaitMs } from './ordering-turn.js';
 import { RetryBatches, type RetryGroup } from './retry-batches.js';
@@ -167,13 +168,11 @@ function createSingleProcessor(deps: ProcessorDeps, gate: OpenCircuitGate): (job
       // the origin has room (a parked job would only have held a token and the line), and not
       // for the probe or a last chance (one per circuit; one per postback at most). An
       // attempt an open circuit keeps back sends nothing and is not paced: it keeps its schedule.
-      if (lane === 'slow' && governor !== undefined && mode === 'adaptive' && limiter.admits(origin)) {
-        if (!(await governor.pace()) || board.stateOf(subject) === 'open') {
-          // Stopping, or the circuit opened while it waited: back to the delayed set, due
-          // now, for the next worker or the open circuit's rules (no attempt used).
-          await job.moveToDelayed(Date.now(), token);
-          throw new DelayedError();
-        }
+      if (lane === 'slow' && mode === 'adaptive' && (await slowLaneTurn(governor, limiter, board, origin, subject)) === 'not now') {
+        // Stopping, or the circuit opened while it waited: back to the delayed set, due
+        // now, for the next worker or the open circuit's rules (no attempt used).
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
       }
       const release = limiter.tryAcquire(origin, mode);
       if (release === undefined) {
